@@ -1,0 +1,102 @@
+/* One coord server: composes the tree, the preparer, sessions, watches and
+ * ACLs behind the event interface of env.h, and speaks ZooKeeper's client
+ * wire protocol on its client connections.
+ *
+ * Standalone, a write is prepared into a transaction, appended to the log,
+ * and applied (and answered) once the log reports it synced; several writes
+ * in flight share one sync. Replies go out in request order per connection. */
+#ifndef COORD_SERVER_H
+#define COORD_SERVER_H
+
+#include "coord/acl.h"
+#include "coord/env.h"
+#include "coord/session.h"
+#include "coord/tree.h"
+#include "coord/txn.h"
+#include "coord/types.h"
+#include "coord/util.h"
+#include "coord/watch.h"
+
+struct coord_config
+{
+    coord_id id;               /* myid; 1..127. Standalone: any. */
+    int32_t tick_ms;           /* tickTime (default 2000) */
+    int32_t min_session_ms;    /* 0 = 2 * tick */
+    int32_t max_session_ms;    /* 0 = 20 * tick */
+    int32_t data_max_bytes;    /* 0 = 1 MiB */
+    uint32_t max_frame_bytes;  /* 0 = jute.maxbuffer 0xfffff */
+    uint32_t snap_count;       /* Txns between snapshots; 0 = 100000 */
+    bool ttl_enabled;          /* zookeeper.extendedTypesEnabled */
+    uint64_t session_secret;   /* Same on every server of an ensemble. */
+    const char *super_digest;  /* "super:<base64 sha1>" or NULL */
+    size_t conn_out_max_bytes; /* Reserved for hosts; the core does not buffer output. */
+};
+
+enum coord_role {
+    COORD_ROLE_STANDALONE = 0,
+    COORD_ROLE_LOOKING,
+    COORD_ROLE_FOLLOWING,
+    COORD_ROLE_LEADING,
+    COORD_ROLE_OBSERVING,
+};
+
+/* Counters for the four-letter words and benchmarks. */
+struct coord_server_stats
+{
+    uint64_t packets_received;
+    uint64_t packets_sent;
+    uint64_t requests_total;
+    uint64_t writes_total;
+    int64_t latency_min_ms;
+    int64_t latency_max_ms;
+    int64_t latency_sum_ms;
+    uint64_t latency_count;
+};
+
+struct server_conn;     /* Opaque: see server.c. */
+struct server_pending;
+
+struct coord_server
+{
+    struct coord_config cfg;
+    struct coord_env env;
+    struct coord_rng rng;
+    enum coord_role role;
+    struct coord_tree tree;
+    struct coord_prep prep;
+    struct coord_sessions sessions;
+    struct coord_watches watches;
+    struct coord_u64map conns;         /* conn id -> struct server_conn */
+    struct server_pending *pending;    /* Writes logged, not yet synced: FIFO by zxid. */
+    struct server_pending *pending_tail;
+    coord_zxid next_zxid;              /* The zxid the next prepared txn gets. */
+    uint64_t txns_since_snapshot;
+    coord_time_ms now_ms;              /* The clock of the event being handled. */
+    int64_t wall_ms;
+    coord_time_ms wake_ms;             /* The deadline last given to wake_at. */
+    struct coord_buf out;              /* Scratch for frames being built. */
+    struct coord_buf logbuf;           /* Scratch for encoded txns. */
+    struct coord_server_stats stats;
+    struct server_conn *cur_notify;    /* Set while applying: the conn the reply goes to. */
+    bool closed;
+};
+
+/* Build a server from what its storage holds (nothing else). `env` is copied.
+ * Returns COORD_OK, COORD_ECORRUPT (the snapshot or log is unusable; the
+ * message names the record), COORD_EBADARGUMENTS (bad config), COORD_ENOMEM.
+ * errmsg (may be NULL) receives a description of a failure. */
+int coord_server_init(struct coord_server *s, const struct coord_config *cfg, uint64_t seed,
+                      const struct coord_env *env, const struct coord_storage *storage,
+                      char *errmsg, size_t errmsg_len);
+void coord_server_close(struct coord_server *s);
+
+/* Handle one event. Returns COORD_OK, or COORD_ENOMEM when the server could
+ * not make progress (the host should stop it). Input from outside never makes
+ * it fail: malformed bytes close that connection. */
+int coord_server_step(struct coord_server *s, const struct coord_event *ev);
+
+/* The encoded snapshot of the current state (tree + sessions), for hosts
+ * that want one now (shutdown, tests). */
+int coord_server_snapshot(const struct coord_server *s, struct coord_buf *out);
+
+#endif /* COORD_SERVER_H */

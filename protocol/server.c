@@ -1,0 +1,1575 @@
+/* One coord server: the request pipeline of a standalone ZooKeeper server over
+ * the event interface of env.h.
+ *
+ * Writes: request -> prepare (a transaction with the next zxid) -> log append
+ * -> SYNCED -> apply -> reply. Many writes may be logged before the first
+ * sync returns; they share that sync (group commit) and apply in zxid order.
+ * Reads are answered at once unless an earlier request of the same connection
+ * is still waiting for its sync: then they wait behind it, so every
+ * connection sees its replies in request order and each read sees the
+ * connection's own earlier writes (ZooKeeper's per-session ordering). */
+#include "coord/server.h"
+
+#include <string.h>
+
+#include "coord/wire.h"
+
+/* ---- structures -------------------------------------------------------------- */
+
+enum conn_state {
+    CONN_NEW = 0,   /* Waiting for ConnectRequest (or a four-letter word). */
+    CONN_HANDSHAKE, /* createSession is being logged. */
+    CONN_ACTIVE,
+    CONN_CLOSING,   /* We closed it: ignore whatever else arrives. */
+};
+
+/* One entry of a connection's reply queue: a write waiting for its sync, or
+ * a read (a copy of its frame) waiting behind such a write. */
+struct conn_slot
+{
+    struct conn_slot *next;
+    struct server_pending *write; /* NULL for a deferred read. */
+    size_t len;
+    uint8_t frame[]; /* The deferred read's payload. */
+};
+
+struct server_conn
+{
+    uint64_t id;
+    enum conn_state state;
+    struct coord_buf in;
+    coord_session_id session;
+    bool has_readonly;
+    bool super;
+    struct coord_ident *ids; /* ids[0] is ("ip", peer address); each owns its strings. */
+    size_t id_count;
+    struct conn_slot *slots; /* Reply queue, oldest first. */
+    struct conn_slot *slots_tail;
+    size_t slot_count;
+    /* For cons/stat and the benchmarks. */
+    uint64_t received;
+    uint64_t sent;
+    int32_t last_cxid;
+    coord_zxid last_zxid;
+    int32_t last_op;
+    coord_time_ms established_ms;
+    coord_time_ms last_response_ms;
+    char ip[64];
+};
+
+/* A transaction logged and not yet applied. */
+struct server_pending
+{
+    struct server_pending *next;
+    coord_zxid zxid;
+    struct server_conn *conn; /* Where the reply goes; NULL if none (or gone). */
+    int32_t xid;
+    int32_t type;             /* The request's opcode (create2, multi, connect...). */
+    coord_session_id session; /* createSession: the new id; closeSession: the closed one. */
+    int32_t timeout_ms;       /* createSession */
+    bool has_readonly;        /* createSession: mirror the request's readOnly byte. */
+    coord_time_ms started_ms;
+    uint32_t op_count;        /* multi: the request's op types follow the txn bytes. */
+    size_t txn_len;
+    uint8_t txn[];            /* Encoded txn, then op_count int32 op types. */
+};
+
+#define SERVER_CONN_QUEUE_MAX 10000      /* Requests in flight per connection. */
+#define SERVER_CONN_INBUF_MAX (64u << 20) /* Unparsed bytes per connection. */
+#define SERVER_IDS_MAX 64                /* Auth ids per connection. */
+
+/* ---- small helpers -------------------------------------------------------------- */
+
+static void server_trace(struct coord_server *s, enum coord_trace_type type, int64_t a, int64_t b,
+                         int64_t c, const char *text)
+{
+    if (s->env.trace == NULL) {
+        return;
+    }
+    struct coord_trace ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = type;
+    ev.node = s->cfg.id;
+    ev.now_ms = s->now_ms;
+    ev.a = a;
+    ev.b = b;
+    ev.c = c;
+    ev.text = text;
+    ev.text_len = text == NULL ? 0 : strlen(text);
+    s->env.trace(s->env.ctx, &ev);
+}
+
+static int64_t server_wall(const struct coord_server *s)
+{
+    return s->wall_ms != 0 ? s->wall_ms : s->now_ms;
+}
+
+static void conn_send(struct coord_server *s, struct server_conn *c, struct coord_buf *b)
+{
+    if (b->failed || b->len == 0 || c->state == CONN_CLOSING) {
+        coord_buf_reset(b);
+        return;
+    }
+    s->env.conn_write(s->env.ctx, c->id, b->data, b->len);
+    c->sent++;
+    s->stats.packets_sent++;
+    coord_buf_reset(b);
+}
+
+static void conn_free_slots(struct server_conn *c)
+{
+    while (c->slots != NULL) {
+        struct conn_slot *slot = c->slots;
+        c->slots = slot->next;
+        if (slot->write != NULL) {
+            slot->write->conn = NULL; /* Its reply has nowhere to go now. */
+        }
+        coord_free(slot);
+    }
+    c->slots_tail = NULL;
+    c->slot_count = 0;
+}
+
+static void conn_free(struct coord_server *s, struct server_conn *c)
+{
+    coord_watches_remove_watcher(&s->watches, c->id);
+    if (c->session != 0) {
+        struct coord_session *sess = coord_sessions_get(&s->sessions, c->session);
+        if (sess != NULL && sess->conn == c->id) {
+            sess->conn = 0;
+        }
+    }
+    conn_free_slots(c);
+    for (size_t i = 0; i < c->id_count; i++) {
+        coord_free((void *)c->ids[i].scheme.ptr);
+    }
+    coord_free(c->ids);
+    coord_buf_free(&c->in);
+    coord_u64map_del(&s->conns, c->id);
+    coord_free(c);
+}
+
+/* Close a connection from our side: the host flushes what was written first. */
+static void conn_close(struct coord_server *s, struct server_conn *c, const char *why)
+{
+    if (c->state == CONN_CLOSING) {
+        return;
+    }
+    server_trace(s, COORD_TRACE_CONN_REJECTED, (int64_t)c->id, 0, 0, why);
+    c->state = CONN_CLOSING;
+    s->env.conn_close(s->env.ctx, c->id);
+    /* Drop what it still had queued, and its watches; the struct itself goes
+     * when the host reports CONN_CLOSED. */
+    conn_free_slots(c);
+    coord_watches_remove_watcher(&s->watches, c->id);
+    if (c->session != 0) {
+        struct coord_session *sess = coord_sessions_get(&s->sessions, c->session);
+        if (sess != NULL && sess->conn == c->id) {
+            sess->conn = 0;
+        }
+    }
+}
+
+static int conn_add_id(struct server_conn *c, const char *scheme, size_t slen, const char *id,
+                       size_t ilen)
+{
+    for (size_t i = 0; i < c->id_count; i++) {
+        const struct coord_ident *x = &c->ids[i];
+        if ((size_t)x->scheme.len == slen && memcmp(x->scheme.ptr, scheme, slen) == 0 &&
+            (size_t)x->id.len == ilen && memcmp(x->id.ptr, id, ilen) == 0) {
+            return COORD_OK; /* ZooKeeper keeps a set. */
+        }
+    }
+    if (c->id_count >= SERVER_IDS_MAX) {
+        return COORD_EAUTHFAILED;
+    }
+    struct coord_ident *ids = coord_realloc(c->ids, (c->id_count + 1) * sizeof *ids);
+    if (ids == NULL) {
+        return COORD_ENOMEM;
+    }
+    c->ids = ids;
+    char *bytes = coord_malloc(slen + ilen + 1);
+    if (bytes == NULL) {
+        return COORD_ENOMEM;
+    }
+    memcpy(bytes, scheme, slen);
+    memcpy(bytes + slen, id, ilen);
+    struct coord_ident *x = &c->ids[c->id_count++];
+    x->scheme.ptr = bytes;
+    x->scheme.len = (int32_t)slen;
+    x->id.ptr = bytes + slen;
+    x->id.len = (int32_t)ilen;
+    return COORD_OK;
+}
+
+static struct coord_authinfo conn_auth(const struct server_conn *c)
+{
+    struct coord_authinfo a = {c->ids, c->id_count, c->super};
+    return a;
+}
+
+/* ---- change notifications ------------------------------------------------------------ */
+
+static void server_notify(void *arg, uint64_t watcher, int type, const char *path, size_t len)
+{
+    struct coord_server *s = arg;
+    struct server_conn *c = coord_u64map_get(&s->conns, watcher);
+    if (c == NULL || c->state != CONN_ACTIVE) {
+        return;
+    }
+    struct coord_buf *b = &s->out;
+    size_t keep = b->len; /* A reply may be under construction in s->out. */
+    struct coord_buf note;
+    coord_buf_init(&note);
+    coord_wire_notification(&note, type, COORD_WIRE_STATE_SYNC_CONNECTED, path, len);
+    conn_send(s, c, &note);
+    coord_buf_free(&note);
+    (void)keep;
+}
+
+static void server_tree_changed(void *arg, int type, const char *path, size_t len,
+                                coord_zxid zxid)
+{
+    struct coord_server *s = arg;
+    (void)zxid;
+    coord_watches_trigger(&s->watches, type, path, len, server_notify, s);
+}
+
+/* ---- replies ------------------------------------------------------------------------------ */
+
+static coord_zxid server_last_zxid(const struct coord_server *s)
+{
+    return s->tree.last_zxid;
+}
+
+static void reply_header(struct coord_server *s, struct server_conn *c, int32_t xid,
+                         coord_zxid zxid, int err)
+{
+    coord_wire_reply_header_only(&s->out, xid, zxid, coord_err_wire(err));
+    conn_send(s, c, &s->out);
+}
+
+static void note_latency(struct coord_server *s, struct server_conn *c, coord_time_ms started,
+                         int32_t xid, int32_t type, coord_zxid zxid)
+{
+    int64_t lat = s->now_ms - started;
+    if (lat < 0) {
+        lat = 0;
+    }
+    struct coord_server_stats *st = &s->stats;
+    if (st->latency_count == 0 || lat < st->latency_min_ms) {
+        st->latency_min_ms = lat;
+    }
+    if (lat > st->latency_max_ms) {
+        st->latency_max_ms = lat;
+    }
+    st->latency_sum_ms += lat;
+    st->latency_count++;
+    c->last_cxid = xid;
+    c->last_op = type;
+    c->last_zxid = zxid;
+    c->last_response_ms = s->now_ms;
+}
+
+/* ---- reads ----------------------------------------------------------------------------------- */
+
+static const struct tree_node *read_node(struct coord_server *s, const struct coord_op *op)
+{
+    if (op->path.ptr == NULL || op->path.len < 0) {
+        return NULL;
+    }
+    return coord_tree_get(&s->tree, op->path.ptr, (size_t)op->path.len);
+}
+
+static int read_check(const struct server_conn *c, const struct tree_node *n, int32_t perm)
+{
+    size_t count;
+    const struct coord_acl *acl = coord_tree_node_acl(n, &count);
+    struct coord_authinfo auth = conn_auth(c);
+    return coord_acl_check(acl, count, perm, &auth);
+}
+
+static void put_children(struct coord_buf *b, const struct tree_node *n)
+{
+    coord_wire_put_int(b, coord_tree_node_num_children(n));
+    for (const struct tree_node *ch = coord_tree_node_next_child(n, NULL); ch != NULL;
+         ch = coord_tree_node_next_child(n, ch)) {
+        size_t len;
+        const char *name = coord_tree_node_name(ch, &len);
+        coord_wire_put_str(b, name, len);
+    }
+}
+
+static void put_acl_masked(struct coord_buf *b, const struct coord_acl *acl, size_t count)
+{
+    /* Without READ (only ADMIN), digest hashes are masked as "user:x". */
+    coord_wire_put_int(b, (int32_t)count);
+    for (size_t i = 0; i < count; i++) {
+        coord_wire_put_int(b, acl[i].perms);
+        coord_wire_put_ustring(b, acl[i].ident.scheme);
+        struct coord_str id = acl[i].ident.id;
+        if (acl[i].ident.scheme.len == 6 && memcmp(acl[i].ident.scheme.ptr, "digest", 6) == 0 &&
+            id.ptr != NULL) {
+            const char *colon = memchr(id.ptr, ':', (size_t)id.len);
+            if (colon != NULL) {
+                size_t ulen = (size_t)(colon - id.ptr);
+                coord_wire_put_int(b, (int32_t)(ulen + 2));
+                coord_buf_put(b, id.ptr, ulen);
+                coord_buf_put(b, ":x", 2);
+                continue;
+            }
+        }
+        coord_wire_put_ustring(b, id);
+    }
+}
+
+/* A read op's body, or an error code. Sets watches when asked. Used for
+ * single reads and for the ops of a multiRead (which ignore watch flags). */
+static int read_body(struct coord_server *s, struct server_conn *c, const struct coord_op *op,
+                     bool watches, struct coord_buf *b)
+{
+    const struct tree_node *n = read_node(s, op);
+    struct coord_stat st;
+    int rc;
+    switch (op->type) {
+        case COORD_OP_EXISTS:
+            if (watches && op->watch && op->path.ptr != NULL && op->path.len >= 0) {
+                int kind = n != NULL ? COORD_WATCH_DATA : COORD_WATCH_EXIST;
+                rc = coord_watches_add(&s->watches, c->id, op->path.ptr, (size_t)op->path.len,
+                                       kind);
+                if (rc != COORD_OK) {
+                    return rc;
+                }
+            }
+            if (n == NULL) {
+                return COORD_ENONODE;
+            }
+            coord_tree_node_stat(n, &st);
+            coord_wire_put_stat(b, &st);
+            return COORD_OK;
+        case COORD_OP_GETDATA: {
+            if (n == NULL) {
+                return COORD_ENONODE;
+            }
+            rc = read_check(c, n, COORD_PERM_READ);
+            if (rc != COORD_OK) {
+                return rc;
+            }
+            if (watches && op->watch) {
+                rc = coord_watches_add(&s->watches, c->id, op->path.ptr, (size_t)op->path.len,
+                                       COORD_WATCH_DATA);
+                if (rc != COORD_OK) {
+                    return rc;
+                }
+            }
+            int32_t len;
+            const uint8_t *data = coord_tree_node_data(n, &len);
+            coord_wire_put_buffer(b, data, len);
+            coord_tree_node_stat(n, &st);
+            coord_wire_put_stat(b, &st);
+            return COORD_OK;
+        }
+        case COORD_OP_GETCHILDREN:
+        case COORD_OP_GETCHILDREN2:
+            if (n == NULL) {
+                return COORD_ENONODE;
+            }
+            rc = read_check(c, n, COORD_PERM_READ);
+            if (rc != COORD_OK) {
+                return rc;
+            }
+            if (watches && op->watch) {
+                rc = coord_watches_add(&s->watches, c->id, op->path.ptr, (size_t)op->path.len,
+                                       COORD_WATCH_CHILD);
+                if (rc != COORD_OK) {
+                    return rc;
+                }
+            }
+            put_children(b, n);
+            if (op->type == COORD_OP_GETCHILDREN2) {
+                coord_tree_node_stat(n, &st);
+                coord_wire_put_stat(b, &st);
+            }
+            return COORD_OK;
+        case COORD_OP_GETACL: {
+            if (n == NULL) {
+                return COORD_ENONODE;
+            }
+            bool can_read = read_check(c, n, COORD_PERM_READ) == COORD_OK;
+            if (!can_read && read_check(c, n, COORD_PERM_ADMIN) != COORD_OK) {
+                return COORD_ENOAUTH;
+            }
+            size_t count;
+            const struct coord_acl *acl = coord_tree_node_acl(n, &count);
+            if (can_read) {
+                coord_wire_put_acl_vector(b, acl, count);
+            } else {
+                put_acl_masked(b, acl, count);
+            }
+            coord_tree_node_stat(n, &st);
+            coord_wire_put_stat(b, &st);
+            return COORD_OK;
+        }
+        case COORD_OP_GETALLCHILDRENNUMBER:
+            if (n == NULL) {
+                return COORD_ENONODE;
+            }
+            rc = read_check(c, n, COORD_PERM_READ);
+            if (rc != COORD_OK) {
+                return rc;
+            }
+            coord_wire_put_int(b, (int32_t)coord_tree_count_descendants(n));
+            return COORD_OK;
+        default:
+            return COORD_EUNIMPLEMENTED;
+    }
+}
+
+static void do_read(struct coord_server *s, struct server_conn *c, const struct coord_request *req)
+{
+    size_t start = coord_wire_reply_begin(&s->out, req->xid, server_last_zxid(s), 0);
+    int rc = read_body(s, c, &req->op, true, &s->out);
+    if (rc != COORD_OK) {
+        coord_buf_reset(&s->out);
+        reply_header(s, c, req->xid, server_last_zxid(s), rc);
+        return;
+    }
+    coord_wire_frame_end(&s->out, start);
+    conn_send(s, c, &s->out);
+}
+
+static void do_multi_read(struct coord_server *s, struct server_conn *c,
+                          const struct coord_request *req)
+{
+    struct coord_buf *b = &s->out;
+    size_t start = coord_wire_reply_begin(b, req->xid, server_last_zxid(s), 0);
+    struct coord_buf body;
+    coord_buf_init(&body);
+    for (uint32_t i = 0; i < req->op_count; i++) {
+        coord_buf_reset(&body);
+        int rc = read_body(s, c, &req->ops[i], false, &body);
+        if (rc == COORD_OK) {
+            coord_wire_put_multi_header(b, req->ops[i].type, false, 0);
+            coord_buf_put(b, body.data, body.len);
+        } else {
+            coord_wire_put_multi_header(b, COORD_OP_ERROR, false, coord_err_wire(rc));
+            coord_wire_put_multi_error(b, coord_err_wire(rc));
+        }
+    }
+    coord_buf_free(&body);
+    coord_wire_put_multi_end(b);
+    coord_wire_frame_end(b, start);
+    conn_send(s, c, b);
+}
+
+static void do_get_ephemerals(struct coord_server *s, struct server_conn *c,
+                              const struct coord_request *req)
+{
+    struct coord_str prefix = req->op.path;
+    bool all = prefix.ptr == NULL || prefix.len <= 0 || (prefix.len == 1 && prefix.ptr[0] == '/');
+    struct coord_buf *b = &s->out;
+    size_t start = coord_wire_reply_begin(b, req->xid, server_last_zxid(s), 0);
+    size_t count_at = b->len;
+    coord_wire_put_int(b, 0);
+    int32_t count = 0;
+    size_t pos = 0;
+    const struct tree_node *n;
+    while ((n = coord_tree_next_ephemeral(&s->tree, c->session, &pos)) != NULL) {
+        size_t len;
+        const char *path = coord_tree_node_path(n, &len);
+        if (all || (len >= (size_t)prefix.len && memcmp(path, prefix.ptr, (size_t)prefix.len) == 0)) {
+            coord_wire_put_str(b, path, len);
+            count++;
+        }
+    }
+    coord_buf_patch_be32(b, count_at, (uint32_t)count);
+    coord_wire_frame_end(b, start);
+    conn_send(s, c, b);
+}
+
+static void do_who_am_i(struct coord_server *s, struct server_conn *c,
+                        const struct coord_request *req)
+{
+    /* ClientInfo {authScheme, user}: the digest user is the part before ':'. */
+    struct coord_buf *b = &s->out;
+    size_t start = coord_wire_reply_begin(b, req->xid, server_last_zxid(s), 0);
+    coord_wire_put_int(b, (int32_t)c->id_count);
+    for (size_t i = 0; i < c->id_count; i++) {
+        const struct coord_ident *x = &c->ids[i];
+        coord_wire_put_ustring(b, x->scheme);
+        struct coord_str user = x->id;
+        if (x->scheme.len == 6 && memcmp(x->scheme.ptr, "digest", 6) == 0) {
+            const char *colon = memchr(user.ptr, ':', (size_t)user.len);
+            if (colon != NULL) {
+                user.len = (int32_t)(colon - user.ptr);
+            }
+        }
+        coord_wire_put_ustring(b, user);
+    }
+    coord_wire_frame_end(b, start);
+    conn_send(s, c, b);
+}
+
+/* setWatches / setWatches2 on reconnect (zk-wire §10.5): fire what the client
+ * missed since relativeZxid, set the rest. The events go before the reply. */
+static int do_set_watches(struct coord_server *s, struct server_conn *c,
+                          const struct coord_request *req)
+{
+    static const int kinds[COORD_WATCH_LISTS] = {
+        COORD_WATCH_DATA, COORD_WATCH_EXIST, COORD_WATCH_CHILD, COORD_WATCH_PERSISTENT,
+        COORD_WATCH_PERSISTENT_RECURSIVE};
+    coord_zxid rel = req->relative_zxid;
+    for (int list = 0; list < COORD_WATCH_LISTS; list++) {
+        struct coord_strvec_iter it;
+        coord_strvec_iter_init(&it, &req->watches[list]);
+        struct coord_str p;
+        while (coord_strvec_next(&it, &p)) {
+            if (p.ptr == NULL || p.len < 0) {
+                continue;
+            }
+            const struct tree_node *n = coord_tree_get(&s->tree, p.ptr, (size_t)p.len);
+            struct coord_stat st;
+            int fire = 0;
+            if (n != NULL) {
+                coord_tree_node_stat(n, &st);
+            }
+            switch (list) {
+                case COORD_WATCHES_DATA:
+                    fire = n == NULL ? COORD_EV_DELETED
+                                     : (st.mzxid > rel ? COORD_EV_DATA_CHANGED : 0);
+                    break;
+                case COORD_WATCHES_EXIST:
+                    fire = n != NULL ? COORD_EV_CREATED : 0;
+                    break;
+                case COORD_WATCHES_CHILD:
+                    fire = n == NULL ? COORD_EV_DELETED
+                                     : (st.pzxid > rel ? COORD_EV_CHILDREN_CHANGED : 0);
+                    break;
+                default:
+                    break;
+            }
+            if (fire != 0) {
+                server_notify(s, c->id, fire, p.ptr, (size_t)p.len);
+                continue;
+            }
+            int rc = coord_watches_add(&s->watches, c->id, p.ptr, (size_t)p.len, kinds[list]);
+            if (rc != COORD_OK) {
+                return rc;
+            }
+        }
+    }
+    return COORD_OK;
+}
+
+/* ---- auth ---------------------------------------------------------------------------------------- */
+
+static void do_auth(struct coord_server *s, struct server_conn *c, const struct coord_request *req)
+{
+    struct coord_str scheme = req->auth_scheme;
+    int rc = COORD_EAUTHFAILED;
+    if (scheme.ptr != NULL && scheme.len == 6 && memcmp(scheme.ptr, "digest", 6) == 0 &&
+        req->auth_data != NULL && req->auth_len > 0) {
+        size_t cap = coord_digest_len((size_t)req->auth_len);
+        char *id = coord_malloc(cap);
+        if (id == NULL) {
+            rc = COORD_ENOMEM;
+        } else {
+            int32_t n = coord_digest_id((const char *)req->auth_data, (size_t)req->auth_len, id,
+                                        cap);
+            if (n > 0) {
+                rc = conn_add_id(c, "digest", 6, id, (size_t)n);
+                const char *super = s->cfg.super_digest;
+                if (rc == COORD_OK && super != NULL && strlen(super) == (size_t)n &&
+                    memcmp(super, id, (size_t)n) == 0) {
+                    c->super = true;
+                }
+            }
+            coord_free(id);
+        }
+    } else if (scheme.ptr != NULL && scheme.len == 2 && memcmp(scheme.ptr, "ip", 2) == 0) {
+        rc = COORD_OK; /* The ip id is there from the start. */
+    }
+    /* Auth replies carry zxid 0 (zk-wire §5.3). */
+    reply_header(s, c, req->xid, 0, rc);
+    if (rc != COORD_OK) {
+        conn_close(s, c, "authentication failed");
+    }
+}
+
+/* ---- writes ------------------------------------------------------------------------------------- */
+
+static void conn_push_slot(struct server_conn *c, struct conn_slot *slot)
+{
+    slot->next = NULL;
+    if (c->slots_tail != NULL) {
+        c->slots_tail->next = slot;
+    } else {
+        c->slots = slot;
+    }
+    c->slots_tail = slot;
+    c->slot_count++;
+}
+
+/* Log a prepared transaction and queue it until its sync. */
+static int submit_txn(struct coord_server *s, struct server_conn *c, const struct coord_txn *txn,
+                      int32_t xid, int32_t type, const struct coord_request *req)
+{
+    coord_buf_reset(&s->logbuf);
+    coord_txn_encode(txn, &s->logbuf);
+    if (s->logbuf.failed) {
+        return COORD_ENOMEM;
+    }
+    uint32_t op_count = type == COORD_OP_MULTI && req != NULL ? req->op_count : 0;
+    size_t size = sizeof(struct server_pending) + s->logbuf.len + op_count * sizeof(int32_t);
+    struct server_pending *p = coord_malloc(size);
+    if (p == NULL) {
+        return COORD_ENOMEM;
+    }
+    struct conn_slot *slot = NULL;
+    if (c != NULL) {
+        slot = coord_malloc(sizeof *slot);
+        if (slot == NULL) {
+            coord_free(p);
+            return COORD_ENOMEM;
+        }
+    }
+    memset(p, 0, sizeof *p);
+    p->zxid = txn->zxid;
+    p->conn = c;
+    p->xid = xid;
+    p->type = type;
+    p->session = txn->session;
+    p->timeout_ms = txn->timeout_ms;
+    p->started_ms = s->now_ms;
+    p->op_count = op_count;
+    p->txn_len = s->logbuf.len;
+    memcpy(p->txn, s->logbuf.data, s->logbuf.len);
+    for (uint32_t i = 0; i < op_count; i++) {
+        int32_t t = req->ops[i].type;
+        memcpy(p->txn + p->txn_len + i * sizeof t, &t, sizeof t);
+    }
+    if (s->pending_tail != NULL) {
+        s->pending_tail->next = p;
+    } else {
+        s->pending = p;
+    }
+    s->pending_tail = p;
+    if (slot != NULL) {
+        slot->write = p;
+        slot->len = 0;
+        conn_push_slot(c, slot);
+    }
+    s->next_zxid++;
+    s->stats.writes_total++;
+    s->env.log_append(s->env.ctx, s->logbuf.data, s->logbuf.len, (uint64_t)txn->zxid);
+    return COORD_OK;
+}
+
+static bool is_write_op(int32_t type)
+{
+    switch (type) {
+        case COORD_OP_CREATE:
+        case COORD_OP_CREATE2:
+        case COORD_OP_CREATECONTAINER:
+        case COORD_OP_CREATETTL:
+        case COORD_OP_DELETE:
+        case COORD_OP_SETDATA:
+        case COORD_OP_SETACL:
+        case COORD_OP_CHECK:
+        case COORD_OP_MULTI:
+        case COORD_OP_CLOSESESSION:
+        case COORD_OP_DELETECONTAINER:
+            return true;
+        default:
+            return false;
+    }
+}
+
+static int do_write(struct coord_server *s, struct server_conn *c, const struct coord_request *req,
+                    int decode_err)
+{
+    struct coord_authinfo auth = conn_auth(c);
+    struct coord_caller caller = {c->session, req->xid, &auth};
+    struct coord_txn txn;
+    int64_t wall = server_wall(s);
+    if (decode_err != COORD_OK) {
+        /* An undecodable write still uses up a zxid (zk-wire §14). */
+        memset(&txn, 0, sizeof txn);
+        txn.session = c->session;
+        txn.cxid = req->xid;
+        txn.zxid = s->next_zxid;
+        txn.time_ms = wall;
+        txn.type = COORD_OP_ERROR;
+        txn.err = coord_err_wire(decode_err);
+        return submit_txn(s, c, &txn, req->xid, req->type, NULL);
+    }
+    if (req->type == COORD_OP_CLOSESESSION) {
+        coord_sessions_set_closing(&s->sessions, c->session);
+        int rc = coord_prep_close_session(&s->prep, &s->tree, c->session, s->next_zxid, wall,
+                                          &txn);
+        if (rc != COORD_OK) {
+            return rc;
+        }
+        txn.cxid = req->xid;
+        return submit_txn(s, c, &txn, req->xid, req->type, req);
+    }
+    if (req->type == COORD_OP_MULTI) {
+        struct coord_txn_op *ops = coord_calloc(req->op_count == 0 ? 1 : req->op_count,
+                                                sizeof *ops);
+        if (ops == NULL) {
+            return COORD_ENOMEM;
+        }
+        int rc = coord_prep_multi(&s->prep, &s->tree, &caller, req->ops, req->op_count,
+                                  s->next_zxid, wall, ops, &txn);
+        if (rc == COORD_ENOMEM) {
+            coord_free(ops);
+            return rc;
+        }
+        if (rc == COORD_EMARSHALLING && txn.type == COORD_OP_ERROR) {
+            txn.op_count = 0; /* Too many ops: the whole request is -5. */
+        }
+        rc = submit_txn(s, c, &txn, req->xid, req->type, req);
+        coord_free(ops);
+        return rc;
+    }
+    struct coord_op op = req->op;
+    if (req->type == COORD_OP_DELETECONTAINER) {
+        op.type = COORD_OP_DELETE;
+        op.version = -1;
+    }
+    int rc = coord_prep_op(&s->prep, &s->tree, &caller, &op, s->next_zxid, wall, &txn);
+    if (rc == COORD_ENOMEM) {
+        return rc;
+    }
+    return submit_txn(s, c, &txn, req->xid, req->type, req);
+}
+
+/* The reply to a write, from what applying it did. */
+static void reply_write(struct coord_server *s, struct server_conn *c,
+                        const struct server_pending *p, const struct coord_txn *txn,
+                        const struct coord_op_result *results, int apply_rc)
+{
+    struct coord_buf *b = &s->out;
+    int err = txn->type == COORD_OP_ERROR ? txn->err : apply_rc;
+    if (p->type == COORD_OP_MULTI && (txn->type == COORD_OP_MULTI)) {
+        size_t start = coord_wire_reply_begin(b, p->xid, p->zxid, 0);
+        const int32_t *types = (const int32_t *)(const void *)(p->txn + p->txn_len);
+        for (uint32_t i = 0; i < txn->op_count; i++) {
+            const struct coord_txn_op *op = &txn->ops[i];
+            int32_t rtype;
+            memcpy(&rtype, &types[i], sizeof rtype);
+            if (op->type == COORD_OP_ERROR || apply_rc != COORD_OK) {
+                int32_t e = op->type == COORD_OP_ERROR ? op->err : coord_err_wire(apply_rc);
+                coord_wire_put_multi_header(b, COORD_OP_ERROR, false, e);
+                coord_wire_put_multi_error(b, e);
+                continue;
+            }
+            const struct coord_op_result *r = &results[i];
+            switch (rtype) {
+                case COORD_OP_CREATE:
+                case COORD_OP_CREATE2: /* 3.8 answers create2 in a multi as create. */
+                    coord_wire_put_multi_header(b, COORD_OP_CREATE, false, 0);
+                    coord_wire_put_str(b, r->path, r->path_len);
+                    break;
+                case COORD_OP_CREATECONTAINER:
+                case COORD_OP_CREATETTL:
+                    coord_wire_put_multi_header(b, COORD_OP_CREATE2, false, 0);
+                    coord_wire_put_str(b, r->path, r->path_len);
+                    coord_wire_put_stat(b, &r->stat);
+                    break;
+                case COORD_OP_SETDATA:
+                    coord_wire_put_multi_header(b, COORD_OP_SETDATA, false, 0);
+                    coord_wire_put_stat(b, &r->stat);
+                    break;
+                default: /* delete, check */
+                    coord_wire_put_multi_header(b, rtype, false, 0);
+                    break;
+            }
+        }
+        coord_wire_put_multi_end(b);
+        coord_wire_frame_end(b, start);
+        conn_send(s, c, b);
+        return;
+    }
+    if (err != COORD_OK) {
+        reply_header(s, c, p->xid, p->zxid, err);
+        return;
+    }
+    const struct coord_op_result *r = &results[0];
+    size_t start = coord_wire_reply_begin(b, p->xid, p->zxid, 0);
+    switch (p->type) {
+        case COORD_OP_CREATE:
+            coord_wire_put_str(b, r->path, r->path_len);
+            break;
+        case COORD_OP_CREATE2:
+        case COORD_OP_CREATECONTAINER:
+        case COORD_OP_CREATETTL:
+            coord_wire_put_str(b, r->path, r->path_len);
+            coord_wire_put_stat(b, &r->stat);
+            break;
+        case COORD_OP_SETDATA:
+        case COORD_OP_SETACL:
+            coord_wire_put_stat(b, &r->stat);
+            break;
+        default: /* delete, check, closeSession, deleteContainer: header only */
+            break;
+    }
+    coord_wire_frame_end(b, start);
+    conn_send(s, c, b);
+}
+
+/* ---- the connection's request loop ---------------------------------------------------------------- */
+
+static int handle_request(struct coord_server *s, struct server_conn *c, const uint8_t *payload,
+                          size_t len, bool from_queue);
+
+/* Answer the deferred reads at the head of the queue, up to the next write. */
+static int conn_drain(struct coord_server *s, struct server_conn *c)
+{
+    while (c->slots != NULL && c->slots->write == NULL && c->state == CONN_ACTIVE) {
+        struct conn_slot *slot = c->slots;
+        c->slots = slot->next;
+        if (c->slots == NULL) {
+            c->slots_tail = NULL;
+        }
+        c->slot_count--;
+        int rc = handle_request(s, c, slot->frame, slot->len, true);
+        coord_free(slot);
+        if (rc != COORD_OK) {
+            return rc;
+        }
+    }
+    return COORD_OK;
+}
+
+static void reply_connect(struct coord_server *s, struct server_conn *c, coord_session_id id,
+                          int32_t timeout_ms, bool has_readonly)
+{
+    struct coord_connect_resp resp;
+    memset(&resp, 0, sizeof resp);
+    resp.timeout_ms = timeout_ms;
+    resp.session = id;
+    if (id != 0) {
+        coord_sessions_password(&s->sessions, id, resp.passwd);
+    }
+    resp.has_readonly = has_readonly;
+    resp.readonly = false;
+    coord_wire_encode_connect_resp(&s->out, &resp);
+    conn_send(s, c, &s->out);
+}
+
+static int handle_connect(struct coord_server *s, struct server_conn *c, const uint8_t *payload,
+                          size_t len)
+{
+    struct coord_connect_req req;
+    if (coord_wire_decode_connect(payload, len, &req) != COORD_OK) {
+        conn_close(s, c, "malformed ConnectRequest");
+        return COORD_OK;
+    }
+    if (req.last_zxid > server_last_zxid(s)) {
+        /* The client has seen more than we have: it must try another server. */
+        conn_close(s, c, "client's zxid is ahead of this server");
+        return COORD_OK;
+    }
+    c->has_readonly = req.has_readonly;
+    int32_t min = coord_sessions_min_timeout(s->cfg.tick_ms, s->cfg.min_session_ms);
+    int32_t max = coord_sessions_max_timeout(s->cfg.tick_ms, s->cfg.max_session_ms);
+    int32_t timeout = coord_sessions_negotiate(req.timeout_ms, min, max);
+    if (req.session == 0) {
+        coord_session_id id = coord_sessions_next_id(&s->sessions);
+        struct coord_txn txn;
+        memset(&txn, 0, sizeof txn);
+        txn.type = COORD_OP_CREATESESSION;
+        txn.session = id;
+        txn.zxid = s->next_zxid;
+        txn.time_ms = server_wall(s);
+        txn.timeout_ms = timeout;
+        c->state = CONN_HANDSHAKE;
+        int rc = submit_txn(s, c, &txn, 0, COORD_OP_CREATESESSION, NULL);
+        if (rc == COORD_OK) {
+            s->pending_tail->has_readonly = req.has_readonly;
+            c->session = id; /* Provisional: the session exists once applied. */
+        }
+        return rc;
+    }
+    struct coord_session *sess = coord_sessions_get(&s->sessions, req.session);
+    if (sess == NULL || sess->closing ||
+        !coord_sessions_check_password(&s->sessions, req.session, req.passwd,
+                                       req.passwd_len < 0 ? 0 : (size_t)req.passwd_len)) {
+        reply_connect(s, c, 0, 0, req.has_readonly);
+        conn_close(s, c, "session expired or password wrong");
+        return COORD_OK;
+    }
+    /* A session lives on one connection: close the one it had. */
+    if (sess->conn != 0 && sess->conn != c->id) {
+        struct server_conn *old = coord_u64map_get(&s->conns, sess->conn);
+        if (old != NULL) {
+            old->session = 0;
+            conn_close(s, old, "session moved to another connection");
+        }
+    }
+    coord_sessions_set_timeout(&s->sessions, req.session, timeout, s->now_ms);
+    sess->conn = c->id;
+    c->session = req.session;
+    c->state = CONN_ACTIVE;
+    c->established_ms = s->now_ms;
+    reply_connect(s, c, req.session, timeout, req.has_readonly);
+    return COORD_OK;
+}
+
+/* Queue a request behind earlier writes of the connection. */
+static int defer_request(struct server_conn *c, const uint8_t *payload, size_t len)
+{
+    struct conn_slot *slot = coord_malloc(sizeof *slot + len);
+    if (slot == NULL) {
+        return COORD_ENOMEM;
+    }
+    slot->write = NULL;
+    slot->len = len;
+    memcpy(slot->frame, payload, len);
+    conn_push_slot(c, slot);
+    return COORD_OK;
+}
+
+static int handle_request(struct coord_server *s, struct server_conn *c, const uint8_t *payload,
+                          size_t len, bool from_queue)
+{
+    if (!from_queue && c->slots != NULL) {
+        /* Something earlier is still waiting: keep the order. Writes can be
+         * prepared and logged at once (pipelining); only their replies wait. */
+        struct coord_request peek;
+        memset(&peek, 0, sizeof peek);
+        if (len >= COORD_WIRE_REQUEST_HEADER_LEN) {
+            peek.type = (int32_t)coord_load_be32(payload + 4);
+        }
+        if (!is_write_op(peek.type)) {
+            return defer_request(c, payload, len);
+        }
+    }
+    struct coord_request req;
+    int rc = coord_wire_decode_request(payload, len, &req);
+    if (rc == COORD_ENOMEM) {
+        return rc;
+    }
+    s->stats.requests_total++;
+    c->last_cxid = req.xid;
+    if (len < COORD_WIRE_REQUEST_HEADER_LEN) {
+        conn_close(s, c, "frame shorter than a request header");
+        return COORD_OK;
+    }
+    if (rc == COORD_EUNIMPLEMENTED) {
+        reply_header(s, c, req.xid, -1, COORD_EUNIMPLEMENTED);
+        conn_close(s, c, "unknown opcode");
+        coord_wire_request_release(&req);
+        return COORD_OK;
+    }
+    if (rc == COORD_EMARSHALLING && req.type == COORD_OP_AUTH) {
+        conn_close(s, c, "undecodable auth packet");
+        coord_wire_request_release(&req);
+        return COORD_OK;
+    }
+    int result = COORD_OK;
+    if (is_write_op(req.type)) {
+        result = do_write(s, c, &req, rc);
+    } else if (rc != COORD_OK) {
+        reply_header(s, c, req.xid, server_last_zxid(s), rc);
+    } else {
+        switch (req.type) {
+            case COORD_OP_PING:
+                reply_header(s, c, COORD_XID_PING, server_last_zxid(s), COORD_OK);
+                break;
+            case COORD_OP_AUTH:
+                do_auth(s, c, &req);
+                break;
+            case COORD_OP_SASL: {
+                /* No SASL here: the observed answer of an unconfigured server. */
+                size_t start = coord_wire_reply_begin(&s->out, req.xid, 0, 0);
+                coord_wire_put_buffer(&s->out, NULL, -1);
+                coord_wire_frame_end(&s->out, start);
+                conn_send(s, c, &s->out);
+                break;
+            }
+            case COORD_OP_SETWATCHES:
+            case COORD_OP_SETWATCHES2: {
+                int wrc = do_set_watches(s, c, &req);
+                if (wrc == COORD_ENOMEM) {
+                    result = wrc;
+                    break;
+                }
+                reply_header(s, c, req.xid, server_last_zxid(s), wrc);
+                break;
+            }
+            case COORD_OP_SYNC: {
+                size_t start = coord_wire_reply_begin(&s->out, req.xid, server_last_zxid(s), 0);
+                coord_wire_put_ustring(&s->out, req.op.path);
+                coord_wire_frame_end(&s->out, start);
+                conn_send(s, c, &s->out);
+                break;
+            }
+            case COORD_OP_ADDWATCH: {
+                int kind = req.op.mode == 0   ? COORD_WATCH_PERSISTENT
+                           : req.op.mode == 1 ? COORD_WATCH_PERSISTENT_RECURSIVE
+                                              : 0;
+                int wrc = kind == 0 || req.op.path.ptr == NULL
+                              ? COORD_EBADARGUMENTS
+                              : coord_watches_add(&s->watches, c->id, req.op.path.ptr,
+                                                  (size_t)req.op.path.len, kind);
+                if (wrc == COORD_ENOMEM) {
+                    result = wrc;
+                    break;
+                }
+                if (wrc != COORD_OK) {
+                    reply_header(s, c, req.xid, server_last_zxid(s), wrc);
+                    break;
+                }
+                size_t start = coord_wire_reply_begin(&s->out, req.xid, server_last_zxid(s), 0);
+                coord_wire_put_int(&s->out, 0); /* The 4-byte ErrorResponse. */
+                coord_wire_frame_end(&s->out, start);
+                conn_send(s, c, &s->out);
+                break;
+            }
+            case COORD_OP_CHECKWATCHES:
+            case COORD_OP_REMOVEWATCHES: {
+                int wrc = req.op.path.ptr == NULL
+                              ? COORD_EBADARGUMENTS
+                              : coord_watches_remove(&s->watches, c->id, req.op.path.ptr,
+                                                     (size_t)req.op.path.len, req.op.mode,
+                                                     req.type == COORD_OP_REMOVEWATCHES);
+                reply_header(s, c, req.xid, server_last_zxid(s), wrc);
+                break;
+            }
+            case COORD_OP_GETEPHEMERALS:
+                do_get_ephemerals(s, c, &req);
+                break;
+            case COORD_OP_WHOAMI:
+                do_who_am_i(s, c, &req);
+                break;
+            case COORD_OP_MULTIREAD:
+                do_multi_read(s, c, &req);
+                break;
+            case COORD_OP_RECONFIG:
+                reply_header(s, c, req.xid, server_last_zxid(s), COORD_ERECONFIGDISABLED);
+                break;
+            default:
+                do_read(s, c, &req);
+                break;
+        }
+    }
+    coord_wire_request_release(&req);
+    return result;
+}
+
+/* Parse and handle whole frames from the connection's input. */
+static int conn_process(struct coord_server *s, struct server_conn *c)
+{
+    uint32_t max = s->cfg.max_frame_bytes;
+    size_t off = 0;
+    int rc = COORD_OK;
+    while (c->state == CONN_NEW || c->state == CONN_ACTIVE) {
+        const uint8_t *p = c->in.data + off;
+        size_t left = c->in.len - off;
+        if (c->state == CONN_NEW && left >= 4) {
+            char word[5];
+            if (coord_wire_is_4lw(p, word)) {
+                /* Four-letter words are served by the host's admin layer
+                 * (issue 3); the core does not answer them yet. */
+                conn_close(s, c, "four-letter word not served by this build");
+                break;
+            }
+        }
+        if (c->state == CONN_ACTIVE && c->slot_count >= SERVER_CONN_QUEUE_MAX) {
+            break; /* Back-pressure: leave the bytes until replies drain. */
+        }
+        size_t flen;
+        int fr = coord_wire_frame(p, left, max, &flen);
+        if (fr < 0) {
+            conn_close(s, c, "frame length out of range");
+            break;
+        }
+        if (fr == 0) {
+            break;
+        }
+        off += 4 + flen;
+        c->received++;
+        s->stats.packets_received++;
+        if (c->state == CONN_NEW) {
+            rc = handle_connect(s, c, p + 4, flen);
+        } else {
+            coord_sessions_touch(&s->sessions, c->session, s->now_ms);
+            rc = handle_request(s, c, p + 4, flen, false);
+        }
+        if (rc != COORD_OK) {
+            break;
+        }
+    }
+    if (off > 0 && c->state != CONN_CLOSING) {
+        coord_buf_consume(&c->in, off);
+    }
+    if (c->state == CONN_CLOSING) {
+        coord_buf_free(&c->in);
+    } else if (c->in.len > SERVER_CONN_INBUF_MAX) {
+        conn_close(s, c, "too many unread requests");
+    }
+    return rc;
+}
+
+/* ---- applying ---------------------------------------------------------------------------------- */
+
+static void session_closed(struct coord_server *s, coord_session_id id, bool expired)
+{
+    struct coord_session *sess = coord_sessions_get(&s->sessions, id);
+    if (sess != NULL && sess->conn != 0) {
+        struct server_conn *c = coord_u64map_get(&s->conns, sess->conn);
+        if (c != NULL && c->state != CONN_CLOSING) {
+            c->session = 0;
+            /* On expiry the server closes without a word (zk-wire §4.4). */
+            conn_close(s, c, expired ? "session expired" : "session closed");
+        }
+    }
+    coord_sessions_remove(&s->sessions, id);
+    server_trace(s, expired ? COORD_TRACE_SESSION_EXPIRED : COORD_TRACE_SESSION_CLOSED, id, 0, 0,
+                 NULL);
+}
+
+/* Apply a decoded transaction to the state machine (tree + sessions). Used
+ * for recovery too, with no connection to answer. */
+static int state_apply(struct coord_server *s, const struct coord_txn *txn,
+                       struct coord_op_result *results, size_t cap, int *apply_rc)
+{
+    *apply_rc = coord_tree_apply(&s->tree, txn, results, cap);
+    if (*apply_rc == COORD_ENOMEM) {
+        return COORD_ENOMEM;
+    }
+    if (*apply_rc != COORD_OK) {
+        /* An inconsistent transaction: nothing changed, but its zxid is
+         * used up so the log and the tree stay in step. */
+        if (txn->zxid > s->tree.last_zxid) {
+            s->tree.last_zxid = txn->zxid;
+        }
+    }
+    if (txn->type == COORD_OP_CREATESESSION && *apply_rc == COORD_OK) {
+        int rc = coord_sessions_add(&s->sessions, txn->session, txn->timeout_ms, s->now_ms);
+        if (rc == COORD_ENOMEM) {
+            return rc;
+        }
+        coord_sessions_observe_id(&s->sessions, txn->session);
+        server_trace(s, COORD_TRACE_SESSION_CREATED, txn->session, txn->timeout_ms, 0, NULL);
+    }
+    server_trace(s, COORD_TRACE_TXN_APPLIED, txn->zxid, txn->type, txn->session, NULL);
+    return COORD_OK;
+}
+
+static int take_snapshot(struct coord_server *s)
+{
+    struct coord_buf snap;
+    coord_buf_init(&snap);
+    int rc = coord_server_snapshot(s, &snap);
+    if (rc == COORD_OK) {
+        s->env.snapshot_write(s->env.ctx, snap.data, snap.len, s->tree.last_zxid);
+        server_trace(s, COORD_TRACE_SNAPSHOT, s->tree.last_zxid, (int64_t)snap.len, 0, NULL);
+    }
+    coord_buf_free(&snap);
+    s->txns_since_snapshot = 0;
+    return rc;
+}
+
+static int apply_pending(struct coord_server *s, struct server_pending *p)
+{
+    struct coord_txn txn;
+    int rc = coord_txn_decode(p->txn, p->txn_len, &txn);
+    if (rc != COORD_OK) {
+        return rc; /* We encoded it ourselves: only ENOMEM can happen. */
+    }
+    struct coord_op_result one;
+    struct coord_op_result *results = &one;
+    size_t cap = 1;
+    if (txn.op_count > 1) {
+        results = coord_calloc(txn.op_count, sizeof *results);
+        if (results == NULL) {
+            coord_txn_release(&txn);
+            return COORD_ENOMEM;
+        }
+        cap = txn.op_count;
+    }
+    int apply_rc;
+    rc = state_apply(s, &txn, results, cap, &apply_rc);
+    coord_prep_applied(&s->prep, txn.zxid);
+    struct server_conn *c = p->conn;
+    if (rc == COORD_OK && c != NULL && c->state != CONN_CLOSING) {
+        /* The write is the head of its connection's queue: pop it. */
+        COORD_ASSERT(c->slots != NULL && c->slots->write == p);
+        struct conn_slot *slot = c->slots;
+        c->slots = slot->next;
+        if (c->slots == NULL) {
+            c->slots_tail = NULL;
+        }
+        c->slot_count--;
+        coord_free(slot);
+        note_latency(s, c, p->started_ms, p->xid, p->type, p->zxid);
+        if (p->type == COORD_OP_CREATESESSION) {
+            struct coord_session *sess = coord_sessions_get(&s->sessions, p->session);
+            if (sess != NULL) {
+                sess->conn = c->id;
+            }
+            c->state = CONN_ACTIVE;
+            c->established_ms = s->now_ms;
+            reply_connect(s, c, p->session, p->timeout_ms, p->has_readonly);
+        } else {
+            reply_write(s, c, p, &txn, results, apply_rc);
+        }
+    }
+    if (rc == COORD_OK && txn.type == COORD_OP_CLOSESESSION) {
+        bool asked = p->type == COORD_OP_CLOSESESSION && c != NULL;
+        if (asked && c->state != CONN_CLOSING) {
+            c->session = 0;
+            conn_close(s, c, "closeSession");
+        }
+        session_closed(s, txn.session, !asked);
+    }
+    if (results != &one) {
+        coord_free(results);
+    }
+    coord_txn_release(&txn);
+    if (rc != COORD_OK) {
+        return rc;
+    }
+    if (c != NULL && c->state == CONN_ACTIVE) {
+        rc = conn_drain(s, c);
+        if (rc == COORD_OK) {
+            rc = conn_process(s, c); /* Pipelined bytes waiting for the handshake. */
+        }
+    }
+    if (rc == COORD_OK && ++s->txns_since_snapshot >= s->cfg.snap_count) {
+        rc = take_snapshot(s);
+    }
+    return rc;
+}
+
+static int on_synced(struct coord_server *s, uint64_t token)
+{
+    while (s->pending != NULL && (uint64_t)s->pending->zxid <= token) {
+        struct server_pending *p = s->pending;
+        s->pending = p->next;
+        if (s->pending == NULL) {
+            s->pending_tail = NULL;
+        }
+        int rc = apply_pending(s, p);
+        /* The conn's slot (if any) no longer points at p. */
+        coord_free(p);
+        if (rc != COORD_OK) {
+            return rc;
+        }
+    }
+    return COORD_OK;
+}
+
+/* ---- sessions ---------------------------------------------------------------------------------- */
+
+static int expire_sessions(struct coord_server *s)
+{
+    coord_session_id ids[64];
+    size_t n;
+    do {
+        n = coord_sessions_expire(&s->sessions, s->now_ms, ids, 64);
+        for (size_t i = 0; i < n; i++) {
+            struct coord_txn txn;
+            int rc = coord_prep_close_session(&s->prep, &s->tree, ids[i], s->next_zxid,
+                                              server_wall(s), &txn);
+            if (rc == COORD_OK) {
+                rc = submit_txn(s, NULL, &txn, 0, COORD_OP_CLOSESESSION, NULL);
+            }
+            if (rc != COORD_OK) {
+                return rc;
+            }
+        }
+    } while (n == 64);
+    return COORD_OK;
+}
+
+static void update_timer(struct coord_server *s)
+{
+    int64_t deadline = coord_sessions_next_deadline(&s->sessions);
+    if (deadline != s->wake_ms && deadline != INT64_MAX) {
+        s->wake_ms = deadline;
+        s->env.wake_at(s->env.ctx, deadline);
+    }
+}
+
+/* ---- init, recovery, step ----------------------------------------------------------------------- */
+
+#define SERVER_SNAP_MAGIC 0x43534e50u /* "CSNP" */
+#define SERVER_SNAP_VERSION 1u
+
+int coord_server_snapshot(const struct coord_server *s, struct coord_buf *out)
+{
+    coord_buf_be32(out, SERVER_SNAP_MAGIC);
+    coord_buf_be32(out, SERVER_SNAP_VERSION);
+    int rc = coord_tree_snapshot(&s->tree, out);
+    if (rc == COORD_OK) {
+        rc = coord_sessions_snapshot(&s->sessions, out);
+    }
+    return rc;
+}
+
+static void set_err(char *errmsg, size_t cap, const char *msg)
+{
+    if (errmsg == NULL || cap == 0) {
+        return;
+    }
+    size_t n = strlen(msg);
+    if (n >= cap) {
+        n = cap - 1;
+    }
+    memcpy(errmsg, msg, n);
+    errmsg[n] = '\0';
+}
+
+static int server_recover(struct coord_server *s, const struct coord_storage *st, char *errmsg,
+                          size_t errmsg_len)
+{
+    if (st == NULL) {
+        return COORD_OK;
+    }
+    if (st->snapshot != NULL && st->snapshot_len > 0) {
+        struct coord_reader r;
+        coord_reader_init(&r, st->snapshot, st->snapshot_len);
+        if (coord_reader_be32(&r) != SERVER_SNAP_MAGIC ||
+            coord_reader_be32(&r) != SERVER_SNAP_VERSION) {
+            set_err(errmsg, errmsg_len, "snapshot: bad magic or version");
+            return COORD_ECORRUPT;
+        }
+        int rc = coord_tree_restore(&s->tree, &r);
+        if (rc == COORD_OK) {
+            rc = coord_sessions_restore(&s->sessions, &r, 0);
+        }
+        if (rc != COORD_OK) {
+            set_err(errmsg, errmsg_len, rc == COORD_ENOMEM ? "snapshot: out of memory"
+                                                           : "snapshot: corrupt content");
+            return rc;
+        }
+    }
+    int64_t replayed = 0;
+    if (st->log != NULL) {
+        const void *rec;
+        size_t len;
+        while (st->log->next(st->log->ctx, &rec, &len)) {
+            struct coord_txn txn;
+            int rc = coord_txn_decode(rec, len, &txn);
+            if (rc != COORD_OK) {
+                set_err(errmsg, errmsg_len, "log: undecodable transaction record");
+                return rc;
+            }
+            if (txn.zxid <= s->tree.last_zxid) {
+                coord_txn_release(&txn); /* Already in the snapshot. */
+                continue;
+            }
+            int apply_rc;
+            rc = state_apply(s, &txn, NULL, 0, &apply_rc);
+            if (rc == COORD_OK && txn.type == COORD_OP_CLOSESESSION) {
+                coord_sessions_remove(&s->sessions, txn.session);
+            }
+            coord_txn_release(&txn);
+            if (rc != COORD_OK) {
+                set_err(errmsg, errmsg_len, "log: out of memory during replay");
+                return rc;
+            }
+            replayed++;
+        }
+    }
+    server_trace(s, COORD_TRACE_RECOVERED, s->tree.last_zxid, replayed, 0, NULL);
+    return COORD_OK;
+}
+
+int coord_server_init(struct coord_server *s, const struct coord_config *cfg, uint64_t seed,
+                      const struct coord_env *env, const struct coord_storage *storage,
+                      char *errmsg, size_t errmsg_len)
+{
+    memset(s, 0, sizeof *s);
+    if (cfg == NULL || env == NULL || env->conn_write == NULL || env->conn_close == NULL ||
+        env->log_append == NULL || env->snapshot_write == NULL || env->wake_at == NULL) {
+        set_err(errmsg, errmsg_len, "missing config or env method");
+        return COORD_EBADARGUMENTS;
+    }
+    s->cfg = *cfg;
+    if (s->cfg.tick_ms <= 0) {
+        s->cfg.tick_ms = 2000;
+    }
+    if (s->cfg.data_max_bytes <= 0) {
+        s->cfg.data_max_bytes = COORD_DATA_MAX_DEFAULT;
+    }
+    if (s->cfg.max_frame_bytes == 0) {
+        s->cfg.max_frame_bytes = COORD_WIRE_MAX_FRAME;
+    }
+    if (s->cfg.snap_count == 0) {
+        s->cfg.snap_count = 100000;
+    }
+    coord_id id = s->cfg.id == 0 ? 1 : s->cfg.id;
+    if (id > COORD_SERVER_ID_MAX) {
+        set_err(errmsg, errmsg_len, "server id must be 1..127");
+        return COORD_EBADARGUMENTS;
+    }
+    s->env = *env;
+    coord_rng_seed(&s->rng, seed);
+    s->role = COORD_ROLE_STANDALONE;
+    s->wake_ms = INT64_MAX;
+    coord_u64map_init(&s->conns);
+    coord_buf_init(&s->out);
+    coord_buf_init(&s->logbuf);
+    coord_prep_init(&s->prep);
+    s->prep.data_max_bytes = s->cfg.data_max_bytes;
+    s->prep.ttl_enabled = s->cfg.ttl_enabled;
+    int rc = coord_tree_init(&s->tree);
+    if (rc != COORD_OK) {
+        set_err(errmsg, errmsg_len, "out of memory");
+        return rc;
+    }
+    s->tree.data_max_bytes = s->cfg.data_max_bytes;
+    coord_tree_set_change_cb(&s->tree, server_tree_changed, s);
+    rc = coord_sessions_init(&s->sessions, s->cfg.tick_ms, id, coord_rng_next(&s->rng),
+                             s->cfg.session_secret);
+    if (rc == COORD_OK) {
+        rc = coord_watches_init(&s->watches);
+    }
+    if (rc == COORD_OK) {
+        rc = server_recover(s, storage, errmsg, errmsg_len);
+    }
+    if (rc != COORD_OK) {
+        if (errmsg != NULL && errmsg_len > 0 && errmsg[0] == '\0') {
+            set_err(errmsg, errmsg_len, coord_strerror(rc));
+        }
+        coord_server_close(s);
+        return rc;
+    }
+    s->next_zxid = s->tree.last_zxid + 1;
+    s->closed = false;
+    /* Restored sessions get fresh timers on the first event, when the clock
+     * is known (ZooKeeper restarts every session's timer on load). */
+    s->txns_since_snapshot = 0;
+    s->now_ms = INT64_MIN;
+    return COORD_OK;
+}
+
+void coord_server_close(struct coord_server *s)
+{
+    size_t pos = 0;
+    uint64_t key;
+    void *value;
+    while (coord_u64map_next(&s->conns, &pos, &key, &value)) {
+        struct server_conn *c = value;
+        conn_free_slots(c);
+        for (size_t i = 0; i < c->id_count; i++) {
+            coord_free((void *)c->ids[i].scheme.ptr);
+        }
+        coord_free(c->ids);
+        coord_buf_free(&c->in);
+        coord_free(c);
+    }
+    coord_u64map_free(&s->conns);
+    while (s->pending != NULL) {
+        struct server_pending *p = s->pending;
+        s->pending = p->next;
+        coord_free(p);
+    }
+    s->pending_tail = NULL;
+    coord_watches_close(&s->watches);
+    coord_sessions_close(&s->sessions);
+    coord_prep_close(&s->prep);
+    coord_tree_close(&s->tree);
+    coord_buf_free(&s->out);
+    coord_buf_free(&s->logbuf);
+    s->closed = true;
+}
+
+static int on_conn_open(struct coord_server *s, const struct coord_event *ev)
+{
+    if (ev->conn == 0 || coord_u64map_get(&s->conns, ev->conn) != NULL) {
+        return COORD_OK; /* A host bug; nothing from outside can cause it. */
+    }
+    struct server_conn *c = coord_calloc(1, sizeof *c);
+    if (c == NULL) {
+        return COORD_ENOMEM;
+    }
+    c->id = ev->conn;
+    coord_buf_init(&c->in);
+    size_t n = ev->data == NULL ? 0 : COORD_MIN(ev->len, sizeof c->ip - 1);
+    if (n > 0) {
+        memcpy(c->ip, ev->data, n);
+    }
+    c->ip[n] = '\0';
+    c->established_ms = s->now_ms;
+    if (coord_u64map_put(&s->conns, c->id, c) != COORD_OK) {
+        coord_free(c);
+        return COORD_ENOMEM;
+    }
+    if (n > 0 && conn_add_id(c, "ip", 2, c->ip, n) == COORD_ENOMEM) {
+        conn_free(s, c);
+        return COORD_ENOMEM;
+    }
+    return COORD_OK;
+}
+
+static int on_conn_data(struct coord_server *s, const struct coord_event *ev)
+{
+    struct server_conn *c = coord_u64map_get(&s->conns, ev->conn);
+    if (c == NULL || c->state == CONN_CLOSING) {
+        return COORD_OK;
+    }
+    coord_buf_put(&c->in, ev->data, ev->len);
+    if (c->in.failed) {
+        return COORD_ENOMEM;
+    }
+    if (c->state == CONN_HANDSHAKE) {
+        return COORD_OK; /* Buffered until the session exists. */
+    }
+    return conn_process(s, c);
+}
+
+int coord_server_step(struct coord_server *s, const struct coord_event *ev)
+{
+    COORD_ASSERT(s != NULL && ev != NULL && !s->closed);
+    bool first = s->now_ms == INT64_MIN;
+    s->now_ms = ev->now_ms;
+    s->wall_ms = ev->wall_ms;
+    if (first) {
+        size_t pos = 0;
+        const struct coord_session *sess;
+        while (coord_sessions_next(&s->sessions, &pos, &sess)) {
+            coord_sessions_touch(&s->sessions, sess->id, s->now_ms);
+        }
+    }
+    int rc = COORD_OK;
+    switch (ev->type) {
+        case COORD_EVENT_CONN_OPEN:
+            rc = on_conn_open(s, ev);
+            break;
+        case COORD_EVENT_CONN_DATA:
+            rc = on_conn_data(s, ev);
+            break;
+        case COORD_EVENT_CONN_CLOSED: {
+            struct server_conn *c = coord_u64map_get(&s->conns, ev->conn);
+            if (c != NULL) {
+                conn_free(s, c);
+            }
+            break;
+        }
+        case COORD_EVENT_SYNCED:
+            rc = on_synced(s, ev->token);
+            break;
+        case COORD_EVENT_TIMEOUT:
+            if (ev->now_ms >= s->wake_ms) {
+                s->wake_ms = INT64_MAX;
+            }
+            break;
+        case COORD_EVENT_PEER_MESSAGE:
+        case COORD_EVENT_PEER_UP:
+        case COORD_EVENT_PEER_DOWN:
+            break; /* Standalone: no peers. */
+        default:
+            break;
+    }
+    if (rc == COORD_OK) {
+        rc = expire_sessions(s);
+    }
+    update_timer(s);
+    return rc;
+}
