@@ -452,7 +452,6 @@ static void do_multi_read(struct coord_server *s, struct server_conn *c,
             coord_wire_put_multi_header(b, req->ops[i].type, false, 0);
             coord_buf_put(b, body.data, body.len);
         } else {
-            coord_wire_put_multi_header(b, COORD_OP_ERROR, false, coord_err_wire(rc));
             coord_wire_put_multi_error(b, coord_err_wire(rc));
         }
     }
@@ -760,7 +759,6 @@ static void reply_write(struct coord_server *s, struct server_conn *c,
             memcpy(&rtype, &types[i], sizeof rtype);
             if (op->type == COORD_OP_ERROR || apply_rc != COORD_OK) {
                 int32_t e = op->type == COORD_OP_ERROR ? op->err : coord_err_wire(apply_rc);
-                coord_wire_put_multi_header(b, COORD_OP_ERROR, false, e);
                 coord_wire_put_multi_error(b, e);
                 continue;
             }

@@ -127,7 +127,8 @@ static size_t utf8_next(const unsigned char *p, size_t left, uint32_t *cp)
     return n;
 }
 
-/* ZooKeeper's PathUtils.validatePath, on UTF-8 bytes. */
+/* ZooKeeper's PathUtils.validatePath, on UTF-8 bytes. Invalid UTF-8 is
+ * rejected too: Java decodes it to U+FFFD, which is forbidden. */
 int coord_path_validate(const char *path, size_t len)
 {
     if (path == NULL || len == 0 || path[0] != '/') {
@@ -161,8 +162,10 @@ int coord_path_validate(const char *path, size_t len)
         if (n == 0) {
             return COORD_EBADARGUMENTS;
         }
+        /* Java checks UTF-16 units: a code point above U+FFFF is a surrogate
+         * pair there, which falls in the forbidden U+D800..U+F8FF range. */
         if (cp <= 0x1F || (cp >= 0x7F && cp <= 0x9F) || (cp >= 0xD800 && cp <= 0xF8FF) ||
-            (cp >= 0xFFF0 && cp <= 0xFFFF)) {
+            cp >= 0xFFF0) {
             return COORD_EBADARGUMENTS;
         }
         i += n - 1;
@@ -477,7 +480,8 @@ static struct tree_node *node_new(struct coord_tree *t, const char *path, size_t
         return NULL;
     }
     memset(n, 0, sizeof *n);
-    n->data_len = data == NULL && data_len <= 0 ? -1 : data_len;
+    /* The length decides: -1 is null, 0 is empty whatever the pointer. */
+    n->data_len = data_len < 0 ? -1 : data_len;
     if (data_len > 0) {
         n->data = coord_malloc((size_t)data_len);
         if (n->data == NULL) {
@@ -487,8 +491,6 @@ static struct tree_node *node_new(struct coord_tree *t, const char *path, size_t
         memcpy(n->data, data, (size_t)data_len);
         t->mem_bytes += (size_t)data_len;
         t->data_bytes += (size_t)data_len;
-    } else if (data_len == 0) {
-        n->data_len = 0;
     }
     memcpy(n->path, path, len);
     n->path[len] = '\0';
@@ -786,15 +788,41 @@ static void tree_changed(struct coord_tree *t, int type, const char *path, size_
 
 /* ---- applying transactions --------------------------------------------------------------------- */
 
-static int apply_create(struct coord_tree *t, const struct coord_txn *txn,
-                        const struct coord_txn_op *op)
+/* The checks of an op's own fields, made before anything changes (by
+ * multi_check for every op of a multi, so that a multi is all or nothing). */
+static int data_check(const struct coord_txn_op *op)
+{
+    return op->data_len > 0 && op->data == NULL ? COORD_EBADARGUMENTS : COORD_OK;
+}
+
+static int acl_check(const struct coord_txn_op *op)
+{
+    return op->acl_count < 0 || (op->acl_count > 0 && op->acl == NULL) ? COORD_EINVALIDACL
+                                                                       : COORD_OK;
+}
+
+static int create_check(const struct coord_txn_op *op)
 {
     const char *path = op->path.ptr;
     size_t len = (size_t)op->path.len;
-    int64_t plen = coord_path_parent_len(path, len);
-    if (plen < 0 || coord_path_validate(path, len) != COORD_OK || len == 1) {
+    if (len == 1 || coord_path_parent_len(path, len) < 0 ||
+        coord_path_validate(path, len) != COORD_OK) {
         return COORD_EBADARGUMENTS;
     }
+    int rc = acl_check(op);
+    return rc != COORD_OK ? rc : data_check(op);
+}
+
+static int apply_create(struct coord_tree *t, const struct coord_txn *txn,
+                        const struct coord_txn_op *op)
+{
+    int rc = create_check(op);
+    if (rc != COORD_OK) {
+        return rc;
+    }
+    const char *path = op->path.ptr;
+    size_t len = (size_t)op->path.len;
+    int64_t plen = coord_path_parent_len(path, len);
     struct tree_node *parent = tree_lookup(t, path, (size_t)plen);
     if (parent == NULL) {
         return COORD_ENONODE;
@@ -802,8 +830,8 @@ static int apply_create(struct coord_tree *t, const struct coord_txn *txn,
     if (tree_lookup(t, path, len) != NULL) {
         return COORD_ENODEEXISTS;
     }
-    if (op->acl_count < 0 || (op->acl_count > 0 && op->acl == NULL)) {
-        return COORD_EINVALIDACL;
+    if (owner_is_session(parent->owner)) {
+        return COORD_ENOCHILDRENFOREPHEMERALS;
     }
     struct tree_node *n = node_new(t, path, len, op->data, op->data_len);
     if (n == NULL) {
@@ -817,7 +845,7 @@ static int apply_create(struct coord_tree *t, const struct coord_txn *txn,
     n->czxid = n->mzxid = n->pzxid = txn->zxid;
     n->ctime = n->mtime = txn->time_ms;
     n->owner = op->owner;
-    int rc = node_insert(t, parent, n);
+    rc = node_insert(t, parent, n);
     if (rc != COORD_OK) {
         return rc;
     }
@@ -885,6 +913,9 @@ static int apply_set_data(struct coord_tree *t, const struct coord_txn *txn,
     if (n == NULL) {
         return COORD_ENONODE;
     }
+    if (data_check(op) != COORD_OK) {
+        return COORD_EBADARGUMENTS;
+    }
     uint8_t *data = NULL;
     if (op->data_len > 0) {
         data = coord_malloc((size_t)op->data_len);
@@ -899,7 +930,7 @@ static int apply_set_data(struct coord_tree *t, const struct coord_txn *txn,
     }
     coord_free(n->data);
     n->data = data;
-    n->data_len = op->data == NULL && op->data_len <= 0 ? -1 : op->data_len;
+    n->data_len = op->data_len < 0 ? -1 : op->data_len;
     if (n->data_len > 0) {
         t->mem_bytes += (size_t)n->data_len;
         t->data_bytes += (size_t)n->data_len;
@@ -917,7 +948,7 @@ static int apply_set_acl(struct coord_tree *t, const struct coord_txn_op *op)
     if (n == NULL) {
         return COORD_ENONODE;
     }
-    if (op->acl_count < 0 || (op->acl_count > 0 && op->acl == NULL)) {
+    if (acl_check(op) != COORD_OK) {
         return COORD_EINVALIDACL;
     }
     struct tree_acl *acl = acl_intern(t, op->acl, (size_t)op->acl_count);
@@ -934,7 +965,8 @@ static void fill_result(const struct coord_tree *t, const struct coord_txn_op *o
                         struct coord_op_result *res)
 {
     res->type = op->type;
-    res->err = COORD_OK;
+    /* A failed multi is all ERROR ops: each carries its own code for the reply. */
+    res->err = op->type == COORD_OP_ERROR ? op->err : COORD_OK;
     res->path = op->path.ptr;
     res->path_len = op->path.len < 0 ? 0 : (size_t)op->path.len;
     memset(&res->stat, 0, sizeof res->stat);
@@ -1024,52 +1056,73 @@ static int64_t multi_children(const struct coord_tree *t, const struct coord_txn
     return count;
 }
 
+/* The stored owner of a path that exists once ops[0..before) apply. */
+static int64_t multi_owner(const struct coord_tree *t, const struct coord_txn *txn,
+                           uint32_t before, const char *path, size_t len)
+{
+    uint32_t j;
+    if (multi_latest(txn, before, path, len, &j)) {
+        return txn->ops[j].owner;
+    }
+    const struct tree_node *n = tree_lookup(t, path, len);
+    return n == NULL ? 0 : n->owner;
+}
+
+/* Everything that could make an op of the multi fail, but running out of
+ * memory, checked before the first op applies. */
+static int multi_check_op(const struct coord_tree *t, const struct coord_txn *txn, uint32_t i)
+{
+    const struct coord_txn_op *op = &txn->ops[i];
+    if (op->type == COORD_OP_CHECK || op->type == COORD_OP_ERROR) {
+        return COORD_OK;
+    }
+    if (!op_path_ok(op)) {
+        return COORD_EBADARGUMENTS;
+    }
+    const char *path = op->path.ptr;
+    size_t len = (size_t)op->path.len;
+    bool exists = multi_exists(t, txn, i, path, len);
+    switch (op->type) {
+        case COORD_OP_CREATE: {
+            int rc = create_check(op);
+            if (rc != COORD_OK) {
+                return rc;
+            }
+            size_t plen = (size_t)coord_path_parent_len(path, len);
+            if (!multi_exists(t, txn, i, path, plen)) {
+                return COORD_ENONODE;
+            }
+            if (exists) {
+                return COORD_ENODEEXISTS;
+            }
+            if (owner_is_session(multi_owner(t, txn, i, path, plen))) {
+                return COORD_ENOCHILDRENFOREPHEMERALS;
+            }
+            return COORD_OK;
+        }
+        case COORD_OP_DELETE:
+            if (!exists) {
+                return COORD_ENONODE;
+            }
+            if (len == 1) {
+                return COORD_EBADARGUMENTS; /* The root. */
+            }
+            return multi_children(t, txn, i, path, len) > 0 ? COORD_ENOTEMPTY : COORD_OK;
+        case COORD_OP_SETDATA:
+            return !exists ? COORD_ENONODE : data_check(op);
+        case COORD_OP_SETACL:
+            return !exists ? COORD_ENONODE : acl_check(op);
+        default:
+            return COORD_EBADARGUMENTS;
+    }
+}
+
 static int multi_check(const struct coord_tree *t, const struct coord_txn *txn)
 {
     for (uint32_t i = 0; i < txn->op_count; i++) {
-        const struct coord_txn_op *op = &txn->ops[i];
-        if (op->type == COORD_OP_CHECK || op->type == COORD_OP_ERROR) {
-            continue;
-        }
-        if (!op_path_ok(op)) {
-            return COORD_EBADARGUMENTS;
-        }
-        const char *path = op->path.ptr;
-        size_t len = (size_t)op->path.len;
-        bool exists = multi_exists(t, txn, i, path, len);
-        switch (op->type) {
-            case COORD_OP_CREATE: {
-                int64_t plen = coord_path_parent_len(path, len);
-                if (plen < 0 || coord_path_validate(path, len) != COORD_OK || len == 1) {
-                    return COORD_EBADARGUMENTS;
-                }
-                if (!multi_exists(t, txn, i, path, (size_t)plen)) {
-                    return COORD_ENONODE;
-                }
-                if (exists) {
-                    return COORD_ENODEEXISTS;
-                }
-                break;
-            }
-            case COORD_OP_DELETE:
-                if (!exists) {
-                    return COORD_ENONODE;
-                }
-                if (coord_path_is_system(path, len) && len == 1) {
-                    return COORD_EBADARGUMENTS;
-                }
-                if (multi_children(t, txn, i, path, len) > 0) {
-                    return COORD_ENOTEMPTY;
-                }
-                break;
-            case COORD_OP_SETDATA:
-            case COORD_OP_SETACL:
-                if (!exists) {
-                    return COORD_ENONODE;
-                }
-                break;
-            default:
-                return COORD_EBADARGUMENTS;
+        int rc = multi_check_op(t, txn, i);
+        if (rc != COORD_OK) {
+            return rc;
         }
     }
     return COORD_OK;
@@ -1210,7 +1263,15 @@ uint64_t coord_tree_digest(const struct coord_tree *t)
 /* ---- snapshots --------------------------------------------------------------------------------------- */
 
 #define TREE_SNAP_MAGIC 0x43545245u /* "CTRE" */
-#define TREE_SNAP_VERSION 1u
+#define TREE_SNAP_VERSION 2u
+#define TREE_SNAP_SEED 0x5eed5a4bu
+
+/* A snapshot ends with a hash of all its bytes: a flipped bit in a Stat field
+ * would otherwise restore as a valid but different tree. */
+static uint64_t snap_checksum(const uint8_t *bytes, size_t len)
+{
+    return coord_hash64(bytes, len, TREE_SNAP_SEED);
+}
 
 /* Pre-order walk: parents before children, children in creation order. */
 static const struct tree_node *walk_next(const struct tree_node *root, const struct tree_node *cur)
@@ -1230,6 +1291,7 @@ static const struct tree_node *walk_next(const struct tree_node *root, const str
 
 int coord_tree_snapshot(const struct coord_tree *t, struct coord_buf *out)
 {
+    size_t start = out->len;
     coord_buf_be32(out, TREE_SNAP_MAGIC);
     coord_buf_be32(out, TREE_SNAP_VERSION);
     coord_buf_be64(out, (uint64_t)t->last_zxid);
@@ -1272,6 +1334,10 @@ int coord_tree_snapshot(const struct coord_tree *t, struct coord_buf *out)
         coord_buf_be32(out, (uint32_t)n->cversion);
         coord_buf_be32(out, (uint32_t)n->aversion);
     }
+    if (out->failed) {
+        return COORD_ENOMEM;
+    }
+    coord_buf_be64(out, snap_checksum(out->data + start, out->len - start));
     return out->failed ? COORD_ENOMEM : COORD_OK;
 }
 
@@ -1300,10 +1366,10 @@ static int restore_nodes(struct coord_tree *t, struct coord_reader *r, struct tr
         struct tree_node *n = tree_lookup(t, path, path_len);
         bool fresh = n == NULL;
         struct tree_node *parent = NULL;
+        if (!fresh && !coord_path_is_system(path, path_len)) {
+            return COORD_ECORRUPT; /* Listed twice. */
+        }
         if (fresh) {
-            if (path_len == 1) {
-                return COORD_ECORRUPT;
-            }
             parent = tree_lookup(t, path, (size_t)coord_path_parent_len(path, path_len));
             if (parent == NULL) {
                 return COORD_ECORRUPT; /* Parents come first in a valid snapshot. */
@@ -1363,11 +1429,13 @@ static int restore_nodes(struct coord_tree *t, struct coord_reader *r, struct tr
             }
         }
     }
-    return COORD_OK;
+    /* Every node once, the system nodes included. */
+    return t->count == count ? COORD_OK : COORD_ECORRUPT;
 }
 
 int coord_tree_restore(struct coord_tree *t, struct coord_reader *r)
 {
+    size_t start = r->pos;
     if (coord_reader_be32(r) != TREE_SNAP_MAGIC || coord_reader_be32(r) != TREE_SNAP_VERSION) {
         return COORD_ECORRUPT;
     }
@@ -1409,6 +1477,12 @@ int coord_tree_restore(struct coord_tree *t, struct coord_reader *r)
     }
     if (rc == COORD_OK) {
         rc = restore_nodes(&fresh, r, acls, acl_count);
+    }
+    if (rc == COORD_OK) {
+        uint64_t sum = snap_checksum(r->data + start, r->pos - start);
+        if (coord_reader_be64(r) != sum || r->failed) {
+            rc = COORD_ECORRUPT;
+        }
     }
     /* Drop the references the table itself held. */
     for (uint32_t i = 0; i < acl_count; i++) {

@@ -37,12 +37,15 @@ void coord_txn_encode(const struct coord_txn *txn, struct coord_buf *out)
         const struct coord_txn_op *op = &txn->ops[i];
         coord_buf_be32(out, (uint32_t)op->type);
         put_str(out, op->path);
-        int32_t dlen = op->data == NULL && op->data_len <= 0 ? -1 : op->data_len;
+        /* Lengths decide, as in the tree: -1 is null, 0 empty whatever the pointer. */
+        int32_t dlen = op->data_len < 0 ? -1 : op->data_len;
+        COORD_ASSERT(dlen <= 0 || op->data != NULL);
         coord_buf_be32(out, (uint32_t)dlen);
         if (dlen > 0) {
             coord_buf_put(out, op->data, (size_t)dlen);
         }
-        int32_t acount = op->acl == NULL && op->acl_count <= 0 ? -1 : op->acl_count;
+        int32_t acount = op->acl_count < 0 ? -1 : op->acl_count;
+        COORD_ASSERT(acount <= 0 || op->acl != NULL);
         coord_buf_be32(out, (uint32_t)acount);
         for (int32_t k = 0; k < acount; k++) {
             coord_buf_be32(out, (uint32_t)op->acl[k].perms);
@@ -369,8 +372,13 @@ static void prep_rollback(struct coord_prep *p, struct prep_record *mark)
         struct prep_record *rec = p->newest;
         record_unlink(p, rec);
         if (rec->shadowed != NULL) {
-            coord_strmap_put(&p->records, rec->shadowed->path, rec->shadowed->path_len,
-                             rec->shadowed); /* Replaces in place: cannot fail. */
+            /* The key is present, but put may still try to grow the table. If
+             * that fails, dropping the key is the safe side: never leave a
+             * freed record in the map. */
+            if (coord_strmap_put(&p->records, rec->shadowed->path, rec->shadowed->path_len,
+                                 rec->shadowed) != COORD_OK) {
+                coord_strmap_del(&p->records, rec->path, rec->path_len);
+            }
         } else {
             coord_strmap_del(&p->records, rec->path, rec->path_len);
         }
@@ -403,10 +411,34 @@ static int check_version(int32_t current, int32_t expected, int32_t *next)
     return COORD_OK;
 }
 
-static int check_perm(const struct coord_caller *c, const struct prep_view *v, int32_t perm)
+static const struct coord_authinfo *caller_auth(const struct coord_caller *c)
 {
     static const struct coord_authinfo nobody = {NULL, 0, false};
-    return coord_acl_check(v->acl, v->acl_count, perm, c->auth != NULL ? c->auth : &nobody);
+    return c->auth != NULL ? c->auth : &nobody;
+}
+
+static int check_perm(const struct coord_caller *c, const struct prep_view *v, int32_t perm)
+{
+    return coord_acl_check(v->acl, v->acl_count, perm, caller_auth(c));
+}
+
+/* Validate and expand the op's ACL (coord_acl_fixup) into the arena. */
+static int prep_fixup_acl(struct coord_prep *p, const struct coord_caller *c,
+                          const struct coord_op *op, struct coord_acl **acl, size_t *count)
+{
+    const struct coord_authinfo *auth = caller_auth(c);
+    *acl = NULL;
+    *count = 0;
+    if (op->acl == NULL || op->acl_count <= 0) {
+        return COORD_EINVALIDACL; /* coord_acl_fixup_cap must not see these. */
+    }
+    /* Each auth entry expands to one entry per caller id. */
+    size_t cap = coord_acl_fixup_cap(op->acl, op->acl_count, auth);
+    *acl = prep_alloc(p, (cap == 0 ? 1 : cap) * sizeof **acl);
+    if (*acl == NULL) {
+        return COORD_ENOMEM;
+    }
+    return coord_acl_fixup(op->acl, op->acl_count, auth, *acl, cap, count);
 }
 
 /* "%010d" of a signed counter (the sequential suffix). */
@@ -489,15 +521,9 @@ static int prep_create(struct coord_prep *p, const struct coord_tree *t,
     if (plen < 0 || str_has_nul(path)) {
         return COORD_EBADARGUMENTS;
     }
-    static const struct coord_authinfo nobody = {NULL, 0, false};
-    const struct coord_authinfo *auth = c->auth != NULL ? c->auth : &nobody;
-    size_t acl_cap = coord_acl_fixup_cap(op->acl, op->acl_count, auth);
-    struct coord_acl *acl = prep_alloc(p, (acl_cap == 0 ? 1 : acl_cap) * sizeof *acl);
-    if (acl == NULL) {
-        return COORD_ENOMEM;
-    }
-    size_t acl_count = 0;
-    int rc = coord_acl_fixup(op->acl, op->acl_count, auth, acl, acl_cap, &acl_count);
+    struct coord_acl *acl;
+    size_t acl_count;
+    int rc = prep_fixup_acl(p, c, op, &acl, &acl_count);
     if (rc != COORD_OK) {
         return rc;
     }
@@ -554,7 +580,7 @@ static int prep_create(struct coord_prep *p, const struct coord_tree *t,
     out->type = COORD_OP_CREATE;
     out->path = path;
     out->data = op->data;
-    out->data_len = op->data == NULL && op->data_len <= 0 ? -1 : op->data_len;
+    out->data_len = op->data_len < 0 ? -1 : op->data_len;
     out->acl = acl;
     out->acl_count = (int32_t)acl_count;
     out->owner = owner;
@@ -621,14 +647,7 @@ static int prep_modify(struct coord_prep *p, const struct coord_tree *t,
     struct coord_acl *acl = NULL;
     size_t acl_count = 0;
     if (op->type == COORD_OP_SETACL) {
-        static const struct coord_authinfo nobody = {NULL, 0, false};
-        const struct coord_authinfo *auth = c->auth != NULL ? c->auth : &nobody;
-        size_t cap = coord_acl_fixup_cap(op->acl, op->acl_count, auth);
-        acl = prep_alloc(p, (cap == 0 ? 1 : cap) * sizeof *acl);
-        if (acl == NULL) {
-            return COORD_ENOMEM;
-        }
-        rc = coord_acl_fixup(op->acl, op->acl_count, auth, acl, cap, &acl_count);
+        rc = prep_fixup_acl(p, c, op, &acl, &acl_count);
         if (rc != COORD_OK) {
             return rc;
         }
@@ -663,7 +682,7 @@ static int prep_modify(struct coord_prep *p, const struct coord_tree *t,
     if (op->type == COORD_OP_SETDATA) {
         node.version = next;
         out->data = op->data;
-        out->data_len = op->data == NULL && op->data_len <= 0 ? -1 : op->data_len;
+        out->data_len = op->data_len < 0 ? -1 : op->data_len;
     } else {
         node.aversion = next;
         node.acl = acl;
@@ -683,6 +702,10 @@ static int prep_one(struct coord_prep *p, const struct coord_tree *t,
     if (op->path.ptr == NULL || op->path.len < 0) {
         /* The real server fails to deserialise a null path: -5. */
         return COORD_EMARSHALLING;
+    }
+    bool has_data = is_create(op->type) || op->type == COORD_OP_SETDATA;
+    if (has_data && (op->data_len < -1 || (op->data_len > 0 && op->data == NULL))) {
+        return COORD_EMARSHALLING; /* Not what a decoder makes: refuse, never crash. */
     }
     if (is_create(op->type)) {
         return prep_create(p, t, c, op, zxid, out);

@@ -461,8 +461,11 @@ void *coord_strmap_del(struct coord_strmap *m, const char *key, size_t key_len)
     return value;
 }
 
-bool coord_strmap_next(const struct coord_strmap *m, size_t *pos, const char **key,
-                       size_t *key_len, void **value)
+bool coord_strmap_next(const struct coord_strmap *m,
+                       size_t *pos,
+                       const char **key,
+                       size_t *key_len,
+                       void **value)
 {
     while (*pos < m->cap) {
         size_t i = (*pos)++;

@@ -464,7 +464,7 @@ static void test_counts_follow_zookeeper_tables(void **state)
 
 struct dump
 {
-    char text[512];
+    char text[1024];
     size_t len;
 };
 
@@ -768,6 +768,36 @@ static size_t model_trigger(struct model *m, int type, int path, uint64_t *fired
     return n;
 }
 
+/* The dumps list exactly the model's pairs, in their documented orders
+ * (model_path is in byte order already). */
+static void model_check_dumps(struct fixture *f, const struct model *m)
+{
+    struct dump want = {.len = 0}, got = {.len = 0};
+    for (int v = 0; v < MODEL_WATCHERS; v++) {
+        for (int p = 0; p < MODEL_PATHS; p++) {
+            if (m->bits[v][p] != 0) {
+                dump_pair(&want, (uint64_t)v + 1, model_path[p], strlen(model_path[p]),
+                          (int)m->bits[v][p]);
+            }
+        }
+    }
+    snapshot(&f->w, &got);
+    assert_string_equal(got.text, want.len == 0 ? "" : want.text);
+    want.len = 0;
+    for (int p = 0; p < MODEL_PATHS; p++) {
+        for (int v = 0; v < MODEL_WATCHERS; v++) {
+            if (m->bits[v][p] != 0) {
+                dump_pair(&want, (uint64_t)v + 1, model_path[p], strlen(model_path[p]),
+                          (int)m->bits[v][p]);
+            }
+        }
+    }
+    got.len = 0;
+    got.text[0] = '\0';
+    coord_watches_foreach_path(&f->w, dump_pair, &got);
+    assert_string_equal(got.text, want.len == 0 ? "" : want.text);
+}
+
 static void model_check(struct fixture *f, const struct model *m)
 {
     size_t count = 0, paths = 0, watchers = 0, recursive = 0;
@@ -792,6 +822,7 @@ static void model_check(struct fixture *f, const struct model *m)
     }
     assert_int_equal(coord_watches_count(&f->w), count);
     assert_int_equal(coord_watches_path_count(&f->w), paths);
+    model_check_dumps(f, m);
     assert_int_equal(coord_watches_watcher_count(&f->w), watchers);
     assert_int_equal(f->w.recursive_count, recursive);
 }

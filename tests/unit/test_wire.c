@@ -593,6 +593,7 @@ static void test_connect_response_decode_pads_short_passwd_and_rejects_long(void
         buf, sizeof buf);
     assert_int_equal(coord_wire_decode_connect_resp(buf, len, &resp), COORD_EMARSHALLING);
     assert_int_equal(coord_wire_decode_connect_resp(buf, 19, &resp), COORD_EMARSHALLING);
+    assert_int_equal(coord_wire_decode_connect_resp(buf, 3, &resp), COORD_EMARSHALLING);
 }
 
 /* ---- requests: bytes from real clients -------------------------------------------------- */
@@ -1322,6 +1323,54 @@ static void test_addwatch_and_count_replies_are_one_int(void **state)
     coord_buf_free(&out);
 }
 
+static void test_body_readers_handle_null_empty_and_truncation(void **state)
+{
+    (void)state;
+    uint8_t buf[64];
+    size_t len =
+        unhex("0000000000000105 01 00 ffffffff 00000000 00000002 2f61 fffffffe", buf, sizeof buf);
+    struct coord_reader r;
+    coord_reader_init(&r, buf, len);
+    assert_int_equal(coord_wire_get_long(&r), 0x105);
+    assert_true(coord_wire_get_bool(&r));
+    assert_false(coord_wire_get_bool(&r));
+    struct coord_str s;
+    assert_int_equal(coord_wire_get_str(&r, &s), COORD_OK);
+    assert_int_equal(s.len, -1);
+    assert_null(s.ptr);
+    assert_int_equal(coord_wire_get_str(&r, &s), COORD_OK);
+    assert_int_equal(s.len, 0);
+    assert_int_equal(coord_wire_get_str(&r, &s), COORD_OK);
+    assert_cstr(s, "/a");
+    assert_int_equal(coord_wire_get_str(&r, &s), COORD_EMARSHALLING); /* -2 */
+    assert_true(r.failed);
+    assert_int_equal(coord_wire_get_long(&r), 0); /* Stays failed. */
+
+    /* A truncated WatcherEvent or ClientInfo vector is an error, never a read past the end. */
+    struct coord_buf out;
+    coord_buf_init(&out);
+    coord_wire_notification(&out, COORD_EV_CREATED, 3, "/w", 2);
+    struct coord_watcher_event ev;
+    coord_reader_init(&r, out.data + 20, out.len - 21);
+    assert_int_equal(coord_wire_get_watcher_event(&r, &ev), COORD_EMARSHALLING);
+    assert_int_equal(ev.type, 0);
+    assert_null(ev.path.ptr);
+    coord_buf_reset(&out);
+    const struct coord_ident ids[1] = {{S("ip"), S("10.0.0.1")}};
+    coord_wire_put_ident_vector(&out, ids, 1);
+    struct coord_strvec v;
+    for (size_t cut = 0; cut < out.len; cut++) {
+        coord_reader_init(&r, out.data, cut);
+        assert_int_equal(coord_wire_get_ident_vector(&r, &v), COORD_EMARSHALLING);
+    }
+    coord_buf_reset(&out);
+    coord_wire_put_int(&out, -1);
+    coord_reader_init(&r, out.data, out.len);
+    assert_int_equal(coord_wire_get_ident_vector(&r, &v), COORD_OK);
+    assert_int_equal(v.count, -1);
+    coord_buf_free(&out);
+}
+
 static void test_failed_multi_results_repeat_the_code(void **state)
 {
     (void)state;
@@ -1466,6 +1515,7 @@ int main(void)
         cmocka_unit_test(test_acl_vector_reply_round_trips),
         cmocka_unit_test(test_children_reply_round_trips),
         cmocka_unit_test(test_addwatch_and_count_replies_are_one_int),
+        cmocka_unit_test(test_body_readers_handle_null_empty_and_truncation),
         cmocka_unit_test(test_failed_multi_results_repeat_the_code),
         cmocka_unit_test(test_multi_results_decode_every_type),
     };

@@ -43,11 +43,11 @@ struct coord_event
     coord_time_ms now_ms;
     /* Wall-clock ms for ctime/mtime stamps; 0 means "use now_ms". */
     int64_t wall_ms;
-    coord_id peer;     /* PEER_* */
-    uint64_t conn;     /* CONN_*: a host-chosen nonzero id, never reused while open. */
-    const void *data;  /* PEER_MESSAGE, CONN_DATA, CONN_OPEN: borrowed for the call. */
+    coord_id peer;    /* PEER_* */
+    uint64_t conn;    /* CONN_*: a host-chosen nonzero id, never reused while open. */
+    const void *data; /* PEER_MESSAGE, CONN_DATA, CONN_OPEN: borrowed for the call. */
     size_t len;
-    uint64_t token;    /* SYNCED */
+    uint64_t token; /* SYNCED */
 };
 
 /* Structured trace events, for checkers, plots and teaching. Fields a..d

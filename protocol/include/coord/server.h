@@ -53,7 +53,7 @@ struct coord_server_stats
     uint64_t latency_count;
 };
 
-struct server_conn;     /* Opaque: see server.c. */
+struct server_conn; /* Opaque: see server.c. */
 struct server_pending;
 
 struct coord_server
@@ -66,18 +66,18 @@ struct coord_server
     struct coord_prep prep;
     struct coord_sessions sessions;
     struct coord_watches watches;
-    struct coord_u64map conns;         /* conn id -> struct server_conn */
-    struct server_pending *pending;    /* Writes logged, not yet synced: FIFO by zxid. */
+    struct coord_u64map conns;      /* conn id -> struct server_conn */
+    struct server_pending *pending; /* Writes logged, not yet synced: FIFO by zxid. */
     struct server_pending *pending_tail;
-    coord_zxid next_zxid;              /* The zxid the next prepared txn gets. */
+    coord_zxid next_zxid; /* The zxid the next prepared txn gets. */
     uint64_t txns_since_snapshot;
-    coord_time_ms now_ms;              /* The clock of the event being handled. */
+    coord_time_ms now_ms; /* The clock of the event being handled. */
     int64_t wall_ms;
-    coord_time_ms wake_ms;             /* The deadline last given to wake_at. */
-    struct coord_buf out;              /* Scratch for frames being built. */
-    struct coord_buf logbuf;           /* Scratch for encoded txns. */
+    coord_time_ms wake_ms;   /* The deadline last given to wake_at. */
+    struct coord_buf out;    /* Scratch for frames being built. */
+    struct coord_buf logbuf; /* Scratch for encoded txns. */
     struct coord_server_stats stats;
-    struct server_conn *cur_notify;    /* Set while applying: the conn the reply goes to. */
+    struct server_conn *cur_notify; /* Set while applying: the conn the reply goes to. */
     bool closed;
 };
 
@@ -85,15 +85,42 @@ struct coord_server
  * Returns COORD_OK, COORD_ECORRUPT (the snapshot or log is unusable; the
  * message names the record), COORD_EBADARGUMENTS (bad config), COORD_ENOMEM.
  * errmsg (may be NULL) receives a description of a failure. */
-int coord_server_init(struct coord_server *s, const struct coord_config *cfg, uint64_t seed,
-                      const struct coord_env *env, const struct coord_storage *storage,
-                      char *errmsg, size_t errmsg_len);
+int coord_server_init(struct coord_server *s,
+                      const struct coord_config *cfg,
+                      uint64_t seed,
+                      const struct coord_env *env,
+                      const struct coord_storage *storage,
+                      char *errmsg,
+                      size_t errmsg_len);
 void coord_server_close(struct coord_server *s);
 
 /* Handle one event. Returns COORD_OK, or COORD_ENOMEM when the server could
  * not make progress (the host should stop it). Input from outside never makes
  * it fail: malformed bytes close that connection. */
 int coord_server_step(struct coord_server *s, const struct coord_event *ev);
+
+/* Writes logged and not yet applied (the 4lw "Outstanding" figure). */
+size_t coord_server_outstanding(const struct coord_server *s);
+
+/* What the server knows of one client connection, for cons/stat. */
+struct coord_conn_info
+{
+    coord_session_id session;
+    int32_t timeout_ms;
+    int32_t last_cxid;
+    coord_zxid last_zxid;
+    int32_t last_op;
+    coord_time_ms established_ms;   /* On the node's clock. */
+    coord_time_ms last_response_ms; /* On the node's clock. */
+    int64_t last_latency_ms;
+    int64_t latency_min_ms;
+    int64_t latency_avg_ms;
+    int64_t latency_max_ms;
+};
+/* False when the server has no such connection. */
+bool coord_server_conn_info(const struct coord_server *s,
+                            uint64_t conn,
+                            struct coord_conn_info *out);
 
 /* The encoded snapshot of the current state (tree + sessions), for hosts
  * that want one now (shutdown, tests). */

@@ -44,11 +44,11 @@ enum coord_event_type_zk {
  * watches: for a create, CREATED(path) then CHILDREN_CHANGED(parent); for a
  * delete, DELETED(path) then CHILDREN_CHANGED(parent); for setData,
  * DATA_CHANGED(path). The path is borrowed for the call. */
-typedef void (*coord_tree_change_cb)(void *arg, int type, const char *path, size_t path_len,
-                                     coord_zxid zxid);
+typedef void (
+    *coord_tree_change_cb)(void *arg, int type, const char *path, size_t path_len, coord_zxid zxid);
 
-struct tree_node;   /* Opaque: see tree.c. */
-struct tree_acl;    /* An interned ACL list. */
+struct tree_node; /* Opaque: see tree.c. */
+struct tree_acl;  /* An interned ACL list. */
 
 struct coord_tree
 {
@@ -61,10 +61,10 @@ struct coord_tree
     /* Session id -> struct tree_ephemerals (the owner's ephemeral nodes). */
     struct coord_u64map ephemerals;
     size_t ephemeral_count;
-    size_t data_bytes;     /* Sum of data lengths: zk_approximate_data_size. */
-    size_t mem_bytes;      /* Bytes allocated for nodes, data and ACLs. */
-    int32_t data_max_bytes;/* Per-node data limit (default 1 MiB). */
-    coord_zxid last_zxid;  /* The zxid of the last applied transaction. */
+    size_t data_bytes;      /* Sum of data lengths: zk_approximate_data_size. */
+    size_t mem_bytes;       /* Bytes allocated for nodes, data and ACLs. */
+    int32_t data_max_bytes; /* Per-node data limit (default 1 MiB). */
+    coord_zxid last_zxid;   /* The zxid of the last applied transaction. */
     struct tree_node *root;
     coord_tree_change_cb change_cb;
     void *change_arg;
@@ -100,7 +100,8 @@ const struct tree_node *coord_tree_node_next_child(const struct tree_node *n,
 int64_t coord_tree_count_descendants(const struct tree_node *n);
 /* Ephemerals of a session: iterate with *pos = 0 until NULL. */
 const struct tree_node *coord_tree_next_ephemeral(const struct coord_tree *t,
-                                                  coord_session_id owner, size_t *pos);
+                                                  coord_session_id owner,
+                                                  size_t *pos);
 size_t coord_tree_ephemerals_of(const struct coord_tree *t, coord_session_id owner);
 
 /* An order-independent 64-bit digest of the whole tree: every node's path,

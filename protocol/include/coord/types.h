@@ -13,49 +13,49 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef uint32_t coord_id;      /* A server's id (myid), 1..COORD_SERVER_ID_MAX. */
-typedef int64_t coord_time_ms;  /* A node's own clock, in milliseconds. */
-typedef int64_t coord_zxid;     /* epoch << 32 | counter. */
+typedef uint32_t coord_id;     /* A server's id (myid), 1..COORD_SERVER_ID_MAX. */
+typedef int64_t coord_time_ms; /* A node's own clock, in milliseconds. */
+typedef int64_t coord_zxid;    /* epoch << 32 | counter. */
 typedef int64_t coord_session_id;
 
 #define COORD_SERVER_ID_MAX 127 /* The id is the top byte of session ids, top bit clear. */
 
 /* X(name, value, text). ZooKeeper's codes first, then process-internal ones. */
-#define COORD_ERR_TABLE(X)                                                         \
-    X(COORD_OK, 0, "ok")                                                           \
-    X(COORD_ESYSTEM, -1, "system error")                                           \
-    X(COORD_ERUNTIMEINCONSISTENCY, -2, "runtime inconsistency")                    \
-    X(COORD_EDATAINCONSISTENCY, -3, "data inconsistency")                          \
-    X(COORD_ECONNECTIONLOSS, -4, "connection loss")                                \
-    X(COORD_EMARSHALLING, -5, "marshalling error")                                 \
-    X(COORD_EUNIMPLEMENTED, -6, "unimplemented")                                   \
-    X(COORD_EOPERATIONTIMEOUT, -7, "operation timeout")                            \
-    X(COORD_EBADARGUMENTS, -8, "bad arguments")                                    \
-    X(COORD_EUNKNOWNSESSION, -12, "unknown session")                               \
-    X(COORD_ENEWCONFIGNOQUORUM, -13, "new config has no quorum")                   \
-    X(COORD_ERECONFIGINPROGRESS, -14, "reconfig in progress")                      \
-    X(COORD_EAPI, -100, "api error")                                               \
-    X(COORD_ENONODE, -101, "no node")                                              \
-    X(COORD_ENOAUTH, -102, "not authenticated")                                    \
-    X(COORD_EBADVERSION, -103, "bad version")                                      \
-    X(COORD_ENOCHILDRENFOREPHEMERALS, -108, "no children for ephemerals")          \
-    X(COORD_ENODEEXISTS, -110, "node exists")                                      \
-    X(COORD_ENOTEMPTY, -111, "not empty")                                          \
-    X(COORD_ESESSIONEXPIRED, -112, "session expired")                              \
-    X(COORD_EINVALIDCALLBACK, -113, "invalid callback")                            \
-    X(COORD_EINVALIDACL, -114, "invalid acl")                                      \
-    X(COORD_EAUTHFAILED, -115, "authentication failed")                            \
-    X(COORD_ESESSIONMOVED, -118, "session moved")                                  \
-    X(COORD_ENOTREADONLY, -119, "not a read-only call")                            \
-    X(COORD_EEPHEMERALONLOCALSESSION, -120, "ephemeral on local session")          \
-    X(COORD_ENOWATCHER, -121, "no watcher")                                        \
-    X(COORD_EREQUESTTIMEOUT, -122, "request timeout")                              \
-    X(COORD_ERECONFIGDISABLED, -123, "reconfig disabled")                          \
-    X(COORD_ESESSIONCLOSEDREQUIRESASLAUTH, -124, "session closed, requires sasl")  \
-    X(COORD_EQUOTAEXCEEDED, -125, "quota exceeded")                                \
-    X(COORD_ETHROTTLEDOP, -127, "throttled op")                                    \
-    X(COORD_ENOMEM, -1001, "out of memory")                                        \
-    X(COORD_EFULL, -1002, "buffer full")                                           \
+#define COORD_ERR_TABLE(X)                                                        \
+    X(COORD_OK, 0, "ok")                                                          \
+    X(COORD_ESYSTEM, -1, "system error")                                          \
+    X(COORD_ERUNTIMEINCONSISTENCY, -2, "runtime inconsistency")                   \
+    X(COORD_EDATAINCONSISTENCY, -3, "data inconsistency")                         \
+    X(COORD_ECONNECTIONLOSS, -4, "connection loss")                               \
+    X(COORD_EMARSHALLING, -5, "marshalling error")                                \
+    X(COORD_EUNIMPLEMENTED, -6, "unimplemented")                                  \
+    X(COORD_EOPERATIONTIMEOUT, -7, "operation timeout")                           \
+    X(COORD_EBADARGUMENTS, -8, "bad arguments")                                   \
+    X(COORD_EUNKNOWNSESSION, -12, "unknown session")                              \
+    X(COORD_ENEWCONFIGNOQUORUM, -13, "new config has no quorum")                  \
+    X(COORD_ERECONFIGINPROGRESS, -14, "reconfig in progress")                     \
+    X(COORD_EAPI, -100, "api error")                                              \
+    X(COORD_ENONODE, -101, "no node")                                             \
+    X(COORD_ENOAUTH, -102, "not authenticated")                                   \
+    X(COORD_EBADVERSION, -103, "bad version")                                     \
+    X(COORD_ENOCHILDRENFOREPHEMERALS, -108, "no children for ephemerals")         \
+    X(COORD_ENODEEXISTS, -110, "node exists")                                     \
+    X(COORD_ENOTEMPTY, -111, "not empty")                                         \
+    X(COORD_ESESSIONEXPIRED, -112, "session expired")                             \
+    X(COORD_EINVALIDCALLBACK, -113, "invalid callback")                           \
+    X(COORD_EINVALIDACL, -114, "invalid acl")                                     \
+    X(COORD_EAUTHFAILED, -115, "authentication failed")                           \
+    X(COORD_ESESSIONMOVED, -118, "session moved")                                 \
+    X(COORD_ENOTREADONLY, -119, "not a read-only call")                           \
+    X(COORD_EEPHEMERALONLOCALSESSION, -120, "ephemeral on local session")         \
+    X(COORD_ENOWATCHER, -121, "no watcher")                                       \
+    X(COORD_EREQUESTTIMEOUT, -122, "request timeout")                             \
+    X(COORD_ERECONFIGDISABLED, -123, "reconfig disabled")                         \
+    X(COORD_ESESSIONCLOSEDREQUIRESASLAUTH, -124, "session closed, requires sasl") \
+    X(COORD_EQUOTAEXCEEDED, -125, "quota exceeded")                               \
+    X(COORD_ETHROTTLEDOP, -127, "throttled op")                                   \
+    X(COORD_ENOMEM, -1001, "out of memory")                                       \
+    X(COORD_EFULL, -1002, "buffer full")                                          \
     X(COORD_ECORRUPT, -1003, "corrupt record")
 
 enum coord_err {

@@ -142,7 +142,10 @@ void coord_strmap_free(struct coord_strmap *m);
 void *coord_strmap_get(const struct coord_strmap *m, const char *key, size_t key_len);
 int coord_strmap_put(struct coord_strmap *m, const char *key, size_t key_len, void *value);
 void *coord_strmap_del(struct coord_strmap *m, const char *key, size_t key_len);
-bool coord_strmap_next(const struct coord_strmap *m, size_t *pos, const char **key,
-                       size_t *key_len, void **value);
+bool coord_strmap_next(const struct coord_strmap *m,
+                       size_t *pos,
+                       const char **key,
+                       size_t *key_len,
+                       void **value);
 
 #endif /* COORD_UTIL_H */

@@ -288,7 +288,8 @@ void coord_wire_put_ident_vector(struct coord_buf *out,
 void coord_wire_put_multi_header(struct coord_buf *out, int32_t type, bool done, int32_t err);
 /* The multi terminator {-1, 1, -1}: bytes ffffffff 01 ffffffff. */
 void coord_wire_put_multi_end(struct coord_buf *out);
-/* An error result {-1, 0, err} followed by ErrorResponse {err}. */
+/* A whole error result: its own MultiHeader {-1, 0, err} followed by
+ * ErrorResponse {err}. Do not write a header before it. */
 void coord_wire_put_multi_error(struct coord_buf *out, int32_t err);
 
 /* ---- replies, client side ----------------------------------------------------------------- */
@@ -315,7 +316,8 @@ int coord_wire_get_stat(struct coord_reader *r, struct coord_stat *out);
 /* vector<ACL>: *acl is allocated (coord_malloc; the caller frees it with
  * coord_free) and its strings borrow from the reader's bytes. A null vector
  * gives *acl NULL, *count -1; an empty one *acl NULL, *count 0. The vector is
- * validated before anything is allocated. May also return COORD_ENOMEM. */
+ * validated before anything is allocated. May also return COORD_ENOMEM, with
+ * the reader left where it was. */
 int coord_wire_get_acl_vector(struct coord_reader *r, struct coord_acl **acl, int32_t *count);
 int coord_wire_get_strvec(struct coord_reader *r, struct coord_strvec *out);
 /* vector<ClientInfo> (whoAmI), as a strvec of 2 * n strings: scheme, user,
