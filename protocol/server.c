@@ -54,6 +54,11 @@ struct server_conn
     int32_t last_op;
     coord_time_ms established_ms;
     coord_time_ms last_response_ms;
+    int64_t last_latency_ms;
+    int64_t latency_min_ms;
+    int64_t latency_max_ms;
+    int64_t latency_sum_ms;
+    uint64_t latency_count;
     char ip[64];
 };
 
@@ -64,7 +69,7 @@ struct server_pending
     coord_zxid zxid;
     struct server_conn *conn; /* Where the reply goes; NULL if none (or gone). */
     int32_t xid;
-    int32_t type;             /* The request's opcode (create2, multi, connect...). */
+    int32_t type;             /* The request's opcode (create2, multi, connect...); 0 = expiry. */
     coord_session_id session; /* createSession: the new id; closeSession: the closed one. */
     int32_t timeout_ms;       /* createSession */
     bool has_readonly;        /* createSession: mirror the request's readOnly byte. */
@@ -269,6 +274,15 @@ static void note_latency(struct coord_server *s, struct server_conn *c, coord_ti
     c->last_op = type;
     c->last_zxid = zxid;
     c->last_response_ms = s->now_ms;
+    c->last_latency_ms = lat;
+    if (c->latency_count == 0 || lat < c->latency_min_ms) {
+        c->latency_min_ms = lat;
+    }
+    if (lat > c->latency_max_ms) {
+        c->latency_max_ms = lat;
+    }
+    c->latency_sum_ms += lat;
+    c->latency_count++;
 }
 
 /* ---- reads ----------------------------------------------------------------------------------- */
@@ -763,16 +777,20 @@ static void reply_write(struct coord_server *s, struct server_conn *c,
                 continue;
             }
             const struct coord_op_result *r = &results[i];
+            /* The created path comes from the txn, not r->path: a later op
+             * of this multi may have deleted the node r->path lives in. */
+            const char *path = op->path.ptr;
+            size_t path_len = (size_t)op->path.len;
             switch (rtype) {
                 case COORD_OP_CREATE:
                 case COORD_OP_CREATE2: /* 3.8 answers create2 in a multi as create. */
                     coord_wire_put_multi_header(b, COORD_OP_CREATE, false, 0);
-                    coord_wire_put_str(b, r->path, r->path_len);
+                    coord_wire_put_str(b, path, path_len);
                     break;
                 case COORD_OP_CREATECONTAINER:
                 case COORD_OP_CREATETTL:
                     coord_wire_put_multi_header(b, COORD_OP_CREATE2, false, 0);
-                    coord_wire_put_str(b, r->path, r->path_len);
+                    coord_wire_put_str(b, path, path_len);
                     coord_wire_put_stat(b, &r->stat);
                     break;
                 case COORD_OP_SETDATA:
@@ -1217,8 +1235,9 @@ static int apply_pending(struct coord_server *s, struct server_pending *p)
         }
     }
     if (rc == COORD_OK && txn.type == COORD_OP_CLOSESESSION) {
-        bool asked = p->type == COORD_OP_CLOSESESSION && c != NULL;
-        if (asked && c->state != CONN_CLOSING) {
+        /* Expiry submits with no request opcode: only a client asks. */
+        bool asked = p->type == COORD_OP_CLOSESESSION;
+        if (asked && c != NULL && c->state != CONN_CLOSING) {
             c->session = 0;
             conn_close(s, c, "closeSession");
         }
@@ -1274,7 +1293,7 @@ static int expire_sessions(struct coord_server *s)
             int rc = coord_prep_close_session(&s->prep, &s->tree, ids[i], s->next_zxid,
                                               server_wall(s), &txn);
             if (rc == COORD_OK) {
-                rc = submit_txn(s, NULL, &txn, 0, COORD_OP_CLOSESESSION, NULL);
+                rc = submit_txn(s, NULL, &txn, 0, 0 /* no request */, NULL);
             }
             if (rc != COORD_OK) {
                 return rc;
@@ -1570,4 +1589,38 @@ int coord_server_step(struct coord_server *s, const struct coord_event *ev)
     }
     update_timer(s);
     return rc;
+}
+
+size_t coord_server_outstanding(const struct coord_server *s)
+{
+    size_t n = 0;
+    for (const struct server_pending *p = s->pending; p != NULL; p = p->next) {
+        n++;
+    }
+    return n;
+}
+
+bool coord_server_conn_info(const struct coord_server *s, uint64_t conn,
+                            struct coord_conn_info *out)
+{
+    const struct server_conn *c = coord_u64map_get(&s->conns, conn);
+    if (c == NULL) {
+        return false;
+    }
+    memset(out, 0, sizeof *out);
+    out->session = c->session;
+    const struct coord_session *sess =
+        c->session != 0 ? coord_sessions_get(&s->sessions, c->session) : NULL;
+    out->timeout_ms = sess != NULL ? sess->timeout_ms : 0;
+    out->last_cxid = c->last_cxid;
+    out->last_zxid = c->last_zxid;
+    out->last_op = c->last_op;
+    out->established_ms = c->established_ms;
+    out->last_response_ms = c->last_response_ms;
+    out->last_latency_ms = c->last_latency_ms;
+    out->latency_min_ms = c->latency_min_ms;
+    out->latency_max_ms = c->latency_max_ms;
+    out->latency_avg_ms =
+        c->latency_count == 0 ? 0 : c->latency_sum_ms / (int64_t)c->latency_count;
+    return true;
 }

@@ -20,7 +20,7 @@ struct tree_acl
     uint32_t refs;
     uint32_t count;
     uint32_t key_len;
-    uint32_t snap_index; /* Scratch for coord_tree_snapshot. */
+    uint32_t snap_index;       /* Scratch for coord_tree_snapshot. */
     struct coord_acl *entries; /* Points into this allocation. */
     /* Then: entries[count], then the key bytes (the canonical encoding). */
 };
@@ -58,11 +58,13 @@ struct tree_ephemerals
     struct tree_node **nodes;
 };
 
-/* ---- paths ---------------------------------------------------------------------- */
+/* ---- paths ---------------------------------------------------------------------------- */
 
+/* Never 0: the hash table marks empty slots with a zero hash. */
 static uint32_t path_hash(const char *path, size_t len)
 {
-    return (uint32_t)coord_hash64(path, len, 0x7ee);
+    uint32_t h = (uint32_t)coord_hash64(path, len, 0x7ee);
+    return h == 0 ? 1 : h;
 }
 
 int64_t coord_path_parent_len(const char *path, size_t len)
@@ -157,6 +159,9 @@ int coord_path_validate(const char *path, size_t len)
             comp_start = i + 1;
             continue;
         }
+        if (p[i] >= 0x20 && p[i] < 0x7F) {
+            continue; /* Printable ASCII, the usual case: nothing to decode. */
+        }
         uint32_t cp;
         size_t n = utf8_next(p + i, len - i, &cp);
         if (n == 0) {
@@ -173,19 +178,34 @@ int coord_path_validate(const char *path, size_t len)
     return COORD_OK;
 }
 
-/* ---- hash table --------------------------------------------------------------------- */
+/* ---- hash table ----------------------------------------------------------------------- */
+
+/* One allocation holds the node pointers (t->slots[cap]) followed by each
+ * slot's path hash (uint32_t[cap], 0 for an empty slot). Probing reads only
+ * the dense hash array and touches a node when its hash matches: with a
+ * million nodes, a probe that dereferenced every node it passed cost a cache
+ * miss per step, and looking a path up was most of the cost of a create. */
+#define TABLE_SLOT_BYTES (sizeof(struct tree_node *) + sizeof(uint32_t))
+
+static uint32_t *table_hashes(const struct coord_tree *t)
+{
+    return (uint32_t *)(void *)(t->slots + t->cap);
+}
 
 static size_t table_find(const struct coord_tree *t, uint32_t h, const char *path, size_t len)
 {
+    const uint32_t *hashes = table_hashes(t);
     size_t mask = t->cap - 1;
     size_t i = h & mask;
     for (;;) {
-        const struct tree_node *n = t->slots[i];
-        if (n == NULL) {
+        if (hashes[i] == 0) {
             return i;
         }
-        if (n->hash == h && n->path_len == len && memcmp(n->path, path, len) == 0) {
-            return i;
+        if (hashes[i] == h) {
+            const struct tree_node *n = t->slots[i];
+            if (n->path_len == len && memcmp(n->path, path, len) == 0) {
+                return i;
+            }
         }
         i = (i + 1) & mask;
     }
@@ -194,23 +214,25 @@ static size_t table_find(const struct coord_tree *t, uint32_t h, const char *pat
 static int table_grow(struct coord_tree *t)
 {
     size_t cap = t->cap == 0 ? 64 : t->cap * 2;
-    struct tree_node **slots = coord_calloc(cap, sizeof *slots);
+    struct tree_node **slots = coord_calloc(cap, TABLE_SLOT_BYTES);
     if (slots == NULL) {
         return COORD_ENOMEM;
     }
+    uint32_t *hashes = (uint32_t *)(void *)(slots + cap);
+    const uint32_t *old_hashes = table_hashes(t);
     size_t mask = cap - 1;
     for (size_t i = 0; i < t->cap; i++) {
-        struct tree_node *n = t->slots[i];
-        if (n != NULL) {
-            size_t j = n->hash & mask;
-            while (slots[j] != NULL) {
+        if (old_hashes[i] != 0) {
+            size_t j = old_hashes[i] & mask;
+            while (hashes[j] != 0) {
                 j = (j + 1) & mask;
             }
-            slots[j] = n;
+            slots[j] = t->slots[i];
+            hashes[j] = old_hashes[i];
         }
     }
     coord_free(t->slots);
-    t->mem_bytes += (cap - t->cap) * sizeof *slots;
+    t->mem_bytes += (cap - t->cap) * TABLE_SLOT_BYTES;
     t->slots = slots;
     t->cap = cap;
     return COORD_OK;
@@ -218,27 +240,32 @@ static int table_grow(struct coord_tree *t)
 
 static void table_remove(struct coord_tree *t, const struct tree_node *node)
 {
+    uint32_t *hashes = table_hashes(t);
     size_t mask = t->cap - 1;
     size_t i = table_find(t, node->hash, node->path, node->path_len);
     COORD_ASSERT(t->slots[i] == node);
     size_t j = i;
     for (;;) {
         j = (j + 1) & mask;
-        struct tree_node *n = t->slots[j];
-        if (n == NULL) {
+        if (hashes[j] == 0) {
             break;
         }
-        size_t home = n->hash & mask;
+        size_t home = hashes[j] & mask;
         if (((j - home) & mask) >= ((j - i) & mask)) {
-            t->slots[i] = n;
+            t->slots[i] = t->slots[j];
+            hashes[i] = hashes[j];
             i = j;
         }
     }
     t->slots[i] = NULL;
+    hashes[i] = 0;
     t->count--;
 }
 
-static struct tree_node *tree_lookup(const struct coord_tree *t, const char *path, size_t len)
+static struct tree_node *tree_lookup_hashed(const struct coord_tree *t,
+                                            uint32_t h,
+                                            const char *path,
+                                            size_t len)
 {
     if (len == 0) {
         return t->root; /* ZooKeeper keys the root under "" too. */
@@ -246,7 +273,12 @@ static struct tree_node *tree_lookup(const struct coord_tree *t, const char *pat
     if (t->cap == 0) {
         return NULL;
     }
-    return t->slots[table_find(t, path_hash(path, len), path, len)];
+    return t->slots[table_find(t, h, path, len)];
+}
+
+static struct tree_node *tree_lookup(const struct coord_tree *t, const char *path, size_t len)
+{
+    return tree_lookup_hashed(t, path_hash(path, len), path, len);
 }
 
 const struct tree_node *coord_tree_get(const struct coord_tree *t, const char *path, size_t len)
@@ -257,21 +289,40 @@ const struct tree_node *coord_tree_get(const struct coord_tree *t, const char *p
     return tree_lookup(t, path, len);
 }
 
-/* ---- ACL interning ---------------------------------------------------------------------- */
+/* ---- ACL interning -------------------------------------------------------------------- */
 
 /* The canonical encoding of an ACL list is its key: count, then per entry
  * perms, scheme and id as (length, bytes), with -1 for a null string. */
-static void acl_key(const struct coord_acl *acl, size_t count, struct coord_buf *out)
+static int32_t acl_str_len(const struct coord_str *s)
 {
-    coord_buf_be32(out, (uint32_t)count);
+    return s->ptr == NULL || s->len < 0 ? -1 : s->len;
+}
+
+static size_t acl_key_size(const struct coord_acl *acl, size_t count)
+{
+    size_t size = 4;
     for (size_t i = 0; i < count; i++) {
-        coord_buf_be32(out, (uint32_t)acl[i].perms);
+        size += 12 + (size_t)COORD_MAX(acl_str_len(&acl[i].ident.scheme), 0) +
+                (size_t)COORD_MAX(acl_str_len(&acl[i].ident.id), 0);
+    }
+    return size;
+}
+
+static void acl_key_write(const struct coord_acl *acl, size_t count, uint8_t *out)
+{
+    coord_store_be32(out, (uint32_t)count);
+    out += 4;
+    for (size_t i = 0; i < count; i++) {
+        coord_store_be32(out, (uint32_t)acl[i].perms);
+        out += 4;
         const struct coord_str *s[2] = {&acl[i].ident.scheme, &acl[i].ident.id};
         for (int k = 0; k < 2; k++) {
-            int32_t len = s[k]->ptr == NULL ? -1 : s[k]->len;
-            coord_buf_be32(out, (uint32_t)len);
+            int32_t len = acl_str_len(s[k]);
+            coord_store_be32(out, (uint32_t)len);
+            out += 4;
             if (len > 0) {
-                coord_buf_put(out, s[k]->ptr, (size_t)len);
+                memcpy(out, s[k]->ptr, (size_t)len);
+                out += len;
             }
         }
     }
@@ -339,8 +390,8 @@ static struct tree_acl *acl_intern_key(struct coord_tree *t, const uint8_t *key,
             return NULL;
         }
         if (coord_strmap_put(&t->acls, acl_key_bytes(a), a->key_len, a) != COORD_OK) {
-            t->mem_bytes -= sizeof(struct tree_acl) + a->count * sizeof(struct coord_acl) +
-                            a->key_len;
+            t->mem_bytes -=
+                sizeof(struct tree_acl) + a->count * sizeof(struct coord_acl) + a->key_len;
             coord_free(a);
             return NULL;
         }
@@ -351,23 +402,18 @@ static struct tree_acl *acl_intern_key(struct coord_tree *t, const uint8_t *key,
 
 static struct tree_acl *acl_intern(struct coord_tree *t, const struct coord_acl *acl, size_t count)
 {
+    /* Most lists are a few short entries: build the key on the stack, as
+     * every create interns its ACL. */
     uint8_t small[256];
-    struct coord_buf key;
-    coord_buf_init(&key);
-    acl_key(acl, count, &key);
-    if (key.failed) {
-        coord_buf_free(&key);
+    size_t size = acl_key_size(acl, count);
+    uint8_t *key = size <= sizeof small ? small : coord_malloc(size);
+    if (key == NULL) {
         return NULL;
     }
-    struct tree_acl *a;
-    if (key.len <= sizeof small) {
-        memcpy(small, key.data, key.len);
-        size_t len = key.len;
-        coord_buf_free(&key);
-        a = acl_intern_key(t, small, len);
-    } else {
-        a = acl_intern_key(t, key.data, key.len);
-        coord_buf_free(&key);
+    acl_key_write(acl, count, key);
+    struct tree_acl *a = acl_intern_key(t, key, size);
+    if (key != small) {
+        coord_free(key);
     }
     return a;
 }
@@ -385,7 +431,7 @@ static void acl_release(struct coord_tree *t, struct tree_acl *a)
     }
 }
 
-/* ---- ephemerals index ---------------------------------------------------------------------- */
+/* ---- ephemerals index ----------------------------------------------------------------- */
 
 static bool owner_is_session(int64_t owner)
 {
@@ -446,7 +492,8 @@ static void ephemeral_remove(struct coord_tree *t, const struct tree_node *n)
 }
 
 const struct tree_node *coord_tree_next_ephemeral(const struct coord_tree *t,
-                                                  coord_session_id owner, size_t *pos)
+                                                  coord_session_id owner,
+                                                  size_t *pos)
 {
     const struct tree_ephemerals *e = coord_u64map_get(&t->ephemerals, (uint64_t)owner);
     if (e == NULL || *pos >= e->count) {
@@ -461,16 +508,20 @@ size_t coord_tree_ephemerals_of(const struct coord_tree *t, coord_session_id own
     return e == NULL ? 0 : e->count;
 }
 
-/* ---- nodes ------------------------------------------------------------------------------ */
+/* ---- nodes ---------------------------------------------------------------------------- */
 
 static size_t node_alloc_size(size_t path_len)
 {
     return sizeof(struct tree_node) + path_len + 1;
 }
 
-/* Make a node (not yet linked anywhere). */
-static struct tree_node *node_new(struct coord_tree *t, const char *path, size_t len,
-                                  const uint8_t *data, int32_t data_len)
+/* Make a node (not yet linked anywhere); hash is path_hash(path, len). */
+static struct tree_node *node_new(struct coord_tree *t,
+                                  const char *path,
+                                  size_t len,
+                                  uint32_t hash,
+                                  const uint8_t *data,
+                                  int32_t data_len)
 {
     if (len > UINT32_MAX / 2) {
         return NULL;
@@ -495,7 +546,7 @@ static struct tree_node *node_new(struct coord_tree *t, const char *path, size_t
     memcpy(n->path, path, len);
     n->path[len] = '\0';
     n->path_len = (uint32_t)len;
-    n->hash = path_hash(path, len);
+    n->hash = hash;
     int64_t plen = coord_path_parent_len(path, len);
     n->name_off = plen <= 1 ? (len > 1 ? 1u : (uint32_t)len) : (uint32_t)plen + 1;
     t->mem_bytes += node_alloc_size(len);
@@ -569,6 +620,7 @@ static int node_insert(struct coord_tree *t, struct tree_node *parent, struct tr
     size_t i = table_find(t, n->hash, n->path, n->path_len);
     COORD_ASSERT(t->slots[i] == NULL);
     t->slots[i] = n;
+    table_hashes(t)[i] = n->hash;
     t->count++;
     if (parent != NULL) {
         child_link(parent, n);
@@ -576,18 +628,7 @@ static int node_insert(struct coord_tree *t, struct tree_node *parent, struct tr
     return COORD_OK;
 }
 
-static void node_delete(struct coord_tree *t, struct tree_node *n)
-{
-    COORD_ASSERT(n->num_children == 0);
-    if (owner_is_session(n->owner)) {
-        ephemeral_remove(t, n);
-    }
-    table_remove(t, n);
-    child_unlink(n);
-    node_free(t, n);
-}
-
-/* ---- accessors ------------------------------------------------------------------------------ */
+/* ---- accessors ------------------------------------------------------------------------ */
 
 void coord_tree_node_stat(const struct tree_node *n, struct coord_stat *out)
 {
@@ -679,7 +720,7 @@ int64_t coord_tree_count_descendants(const struct tree_node *n)
     return count;
 }
 
-/* ---- init / close ---------------------------------------------------------------------------- */
+/* ---- init / close --------------------------------------------------------------------- */
 
 static const struct coord_acl acl_open[1] = {
     {COORD_PERM_ALL, {{"world", 5}, {"anyone", 6}}},
@@ -696,7 +737,7 @@ static int system_node(struct coord_tree *t, const char *path, const struct coor
         parent = tree_lookup(t, path, (size_t)coord_path_parent_len(path, len));
         COORD_ASSERT(parent != NULL);
     }
-    struct tree_node *n = node_new(t, path, len, NULL, 0);
+    struct tree_node *n = node_new(t, path, len, path_hash(path, len), NULL, 0);
     if (n == NULL) {
         return COORD_ENOMEM;
     }
@@ -778,7 +819,10 @@ void coord_tree_set_change_cb(struct coord_tree *t, coord_tree_change_cb cb, voi
     t->change_arg = arg;
 }
 
-static void tree_changed(struct coord_tree *t, int type, const char *path, size_t len,
+static void tree_changed(struct coord_tree *t,
+                         int type,
+                         const char *path,
+                         size_t len,
                          coord_zxid zxid)
 {
     if (t->change_cb != NULL) {
@@ -786,7 +830,7 @@ static void tree_changed(struct coord_tree *t, int type, const char *path, size_
     }
 }
 
-/* ---- applying transactions --------------------------------------------------------------------- */
+/* ---- applying transactions ------------------------------------------------------------ */
 
 /* The checks of an op's own fields, made before anything changes (by
  * multi_check for every op of a multi, so that a multi is all or nothing). */
@@ -813,7 +857,8 @@ static int create_check(const struct coord_txn_op *op)
     return rc != COORD_OK ? rc : data_check(op);
 }
 
-static int apply_create(struct coord_tree *t, const struct coord_txn *txn,
+static int apply_create(struct coord_tree *t,
+                        const struct coord_txn *txn,
                         const struct coord_txn_op *op)
 {
     int rc = create_check(op);
@@ -827,13 +872,14 @@ static int apply_create(struct coord_tree *t, const struct coord_txn *txn,
     if (parent == NULL) {
         return COORD_ENONODE;
     }
-    if (tree_lookup(t, path, len) != NULL) {
+    uint32_t hash = path_hash(path, len);
+    if (tree_lookup_hashed(t, hash, path, len) != NULL) {
         return COORD_ENODEEXISTS;
     }
     if (owner_is_session(parent->owner)) {
         return COORD_ENOCHILDRENFOREPHEMERALS;
     }
-    struct tree_node *n = node_new(t, path, len, op->data, op->data_len);
+    struct tree_node *n = node_new(t, path, len, hash, op->data, op->data_len);
     if (n == NULL) {
         return COORD_ENOMEM;
     }
@@ -864,7 +910,10 @@ static int apply_create(struct coord_tree *t, const struct coord_txn *txn,
     return COORD_OK;
 }
 
-static int delete_node(struct coord_tree *t, struct tree_node *n, coord_zxid zxid)
+/* Remove a childless node. `unindex` is false when the caller has already
+ * dropped the owner's whole ephemeral index (closeSession). Cannot fail once
+ * the checks pass: nothing is allocated. */
+static int delete_node(struct coord_tree *t, struct tree_node *n, coord_zxid zxid, bool unindex)
 {
     if (n == t->root || n->parent == NULL) {
         return COORD_EBADARGUMENTS;
@@ -873,40 +922,35 @@ static int delete_node(struct coord_tree *t, struct tree_node *n, coord_zxid zxi
         return COORD_ENOTEMPTY;
     }
     struct tree_node *parent = n->parent;
-    /* The path must outlive the node for the callbacks. */
-    char small[256];
-    char *path = small;
-    size_t len = n->path_len;
-    if (len + 1 > sizeof small) {
-        path = coord_malloc(len + 1);
-        if (path == NULL) {
-            return COORD_ENOMEM;
-        }
+    if (unindex && owner_is_session(n->owner)) {
+        ephemeral_remove(t, n);
     }
-    memcpy(path, n->path, len);
-    node_delete(t, n);
+    table_remove(t, n);
+    child_unlink(n);
     if (zxid > parent->pzxid) {
         parent->pzxid = zxid;
     }
-    tree_changed(t, COORD_EV_DELETED, path, len, zxid);
+    /* The node is out of the tree but not freed yet: its path is still
+     * good for the callbacks. */
+    tree_changed(t, COORD_EV_DELETED, n->path, n->path_len, zxid);
     tree_changed(t, COORD_EV_CHILDREN_CHANGED, parent->path, parent->path_len, zxid);
-    if (path != small) {
-        coord_free(path);
-    }
+    node_free(t, n);
     return COORD_OK;
 }
 
-static int apply_delete(struct coord_tree *t, const struct coord_txn *txn,
+static int apply_delete(struct coord_tree *t,
+                        const struct coord_txn *txn,
                         const struct coord_txn_op *op)
 {
     struct tree_node *n = tree_lookup(t, op->path.ptr, (size_t)op->path.len);
     if (n == NULL || op->path.len == 0) {
         return COORD_ENONODE;
     }
-    return delete_node(t, n, txn->zxid);
+    return delete_node(t, n, txn->zxid, true);
 }
 
-static int apply_set_data(struct coord_tree *t, const struct coord_txn *txn,
+static int apply_set_data(struct coord_tree *t,
+                          const struct coord_txn *txn,
                           const struct coord_txn_op *op)
 {
     struct tree_node *n = tree_lookup(t, op->path.ptr, (size_t)op->path.len);
@@ -961,7 +1005,8 @@ static int apply_set_acl(struct coord_tree *t, const struct coord_txn_op *op)
     return COORD_OK;
 }
 
-static void fill_result(const struct coord_tree *t, const struct coord_txn_op *op,
+static void fill_result(const struct coord_tree *t,
+                        const struct coord_txn_op *op,
                         struct coord_op_result *res)
 {
     res->type = op->type;
@@ -985,7 +1030,8 @@ static bool op_path_ok(const struct coord_txn_op *op)
     return op->path.ptr != NULL && op->path.len > 0;
 }
 
-static int apply_op(struct coord_tree *t, const struct coord_txn *txn,
+static int apply_op(struct coord_tree *t,
+                    const struct coord_txn *txn,
                     const struct coord_txn_op *op)
 {
     switch (op->type) {
@@ -1007,8 +1053,11 @@ static int apply_op(struct coord_tree *t, const struct coord_txn *txn,
 
 /* Would op i of a multi apply, given the ops before it (which all would)?
  * Tracks only what apply itself checks: existence and child counts. */
-static bool multi_latest(const struct coord_txn *txn, uint32_t before, const char *path,
-                         size_t len, uint32_t *index)
+static bool multi_latest(const struct coord_txn *txn,
+                         uint32_t before,
+                         const char *path,
+                         size_t len,
+                         uint32_t *index)
 {
     for (uint32_t j = before; j > 0; j--) {
         const struct coord_txn_op *o = &txn->ops[j - 1];
@@ -1021,8 +1070,11 @@ static bool multi_latest(const struct coord_txn *txn, uint32_t before, const cha
     return false;
 }
 
-static bool multi_exists(const struct coord_tree *t, const struct coord_txn *txn,
-                         uint32_t before, const char *path, size_t len)
+static bool multi_exists(const struct coord_tree *t,
+                         const struct coord_txn *txn,
+                         uint32_t before,
+                         const char *path,
+                         size_t len)
 {
     uint32_t j;
     if (multi_latest(txn, before, path, len, &j)) {
@@ -1031,8 +1083,11 @@ static bool multi_exists(const struct coord_tree *t, const struct coord_txn *txn
     return tree_lookup(t, path, len) != NULL;
 }
 
-static int64_t multi_children(const struct coord_tree *t, const struct coord_txn *txn,
-                              uint32_t before, const char *path, size_t len)
+static int64_t multi_children(const struct coord_tree *t,
+                              const struct coord_txn *txn,
+                              uint32_t before,
+                              const char *path,
+                              size_t len)
 {
     uint32_t from = 0;
     int64_t count = 0;
@@ -1057,8 +1112,11 @@ static int64_t multi_children(const struct coord_tree *t, const struct coord_txn
 }
 
 /* The stored owner of a path that exists once ops[0..before) apply. */
-static int64_t multi_owner(const struct coord_tree *t, const struct coord_txn *txn,
-                           uint32_t before, const char *path, size_t len)
+static int64_t multi_owner(const struct coord_tree *t,
+                           const struct coord_txn *txn,
+                           uint32_t before,
+                           const char *path,
+                           size_t len)
 {
     uint32_t j;
     if (multi_latest(txn, before, path, len, &j)) {
@@ -1173,16 +1231,25 @@ static int apply_close_session(struct coord_tree *t, const struct coord_txn *txn
     }
     memcpy(v, e->nodes, n * sizeof *v);
     sort_nodes(v, v + n, n);
-    int rc = COORD_OK;
-    for (size_t i = 0; i < n && rc == COORD_OK; i++) {
-        rc = delete_node(t, v[i], txn->zxid); /* e may be freed by the last one. */
+    /* Drop the session's index at once: removing its nodes one at a time
+     * from the vector would be quadratic in their number. */
+    coord_u64map_del(&t->ephemerals, (uint64_t)txn->session);
+    t->ephemeral_count -= n;
+    coord_free(e->nodes);
+    coord_free(e);
+    for (size_t i = 0; i < n; i++) {
+        /* Ephemerals never have children (apply and restore refuse them). */
+        int rc = delete_node(t, v[i], txn->zxid, false);
+        COORD_ASSERT(rc == COORD_OK);
     }
     coord_free(v);
-    return rc;
+    return COORD_OK;
 }
 
-int coord_tree_apply(struct coord_tree *t, const struct coord_txn *txn,
-                     struct coord_op_result *results, size_t results_cap)
+int coord_tree_apply(struct coord_tree *t,
+                     const struct coord_txn *txn,
+                     struct coord_op_result *results,
+                     size_t results_cap)
 {
     if (txn == NULL || txn->zxid <= t->last_zxid) {
         return COORD_EBADARGUMENTS;
@@ -1229,15 +1296,15 @@ int coord_tree_apply(struct coord_tree *t, const struct coord_txn *txn,
     return rc;
 }
 
-/* ---- digest ------------------------------------------------------------------------------------- */
+/* ---- digest --------------------------------------------------------------------------- */
 
 static uint64_t node_digest(const struct tree_node *n)
 {
     uint64_t h = coord_hash64(n->path, n->path_len, 0xd16e57);
     h = coord_hash64(n->data, n->data_len > 0 ? (size_t)n->data_len : 0,
                      h ^ (uint64_t)(int64_t)n->data_len);
-    int64_t f[] = {n->czxid, n->mzxid, n->pzxid, n->ctime, n->mtime, n->owner,
-                   n->version, n->cversion, n->aversion, n->num_children};
+    int64_t f[] = {n->czxid, n->mzxid,   n->pzxid,    n->ctime,    n->mtime,
+                   n->owner, n->version, n->cversion, n->aversion, n->num_children};
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
         h = coord_mix64(h ^ (uint64_t)f[i]) + i;
     }
@@ -1260,7 +1327,7 @@ uint64_t coord_tree_digest(const struct coord_tree *t)
     return coord_mix64(sum ^ (uint64_t)t->count) ^ (uint64_t)t->last_zxid;
 }
 
-/* ---- snapshots --------------------------------------------------------------------------------------- */
+/* ---- snapshots ------------------------------------------------------------------------ */
 
 #define TREE_SNAP_MAGIC 0x43545245u /* "CTRE" */
 #define TREE_SNAP_VERSION 2u
@@ -1341,7 +1408,9 @@ int coord_tree_snapshot(const struct coord_tree *t, struct coord_buf *out)
     return out->failed ? COORD_ENOMEM : COORD_OK;
 }
 
-static int restore_nodes(struct coord_tree *t, struct coord_reader *r, struct tree_acl **acls,
+static int restore_nodes(struct coord_tree *t,
+                         struct coord_reader *r,
+                         struct tree_acl **acls,
                          uint32_t acl_count)
 {
     uint64_t count = coord_reader_be64(r);
@@ -1363,7 +1432,8 @@ static int restore_nodes(struct coord_tree *t, struct coord_reader *r, struct tr
             coord_path_validate(path, path_len) != COORD_OK) {
             return COORD_ECORRUPT;
         }
-        struct tree_node *n = tree_lookup(t, path, path_len);
+        uint32_t hash = path_hash(path, path_len);
+        struct tree_node *n = tree_lookup_hashed(t, hash, path, path_len);
         bool fresh = n == NULL;
         struct tree_node *parent = NULL;
         if (!fresh && !coord_path_is_system(path, path_len)) {
@@ -1374,7 +1444,7 @@ static int restore_nodes(struct coord_tree *t, struct coord_reader *r, struct tr
             if (parent == NULL) {
                 return COORD_ECORRUPT; /* Parents come first in a valid snapshot. */
             }
-            n = node_new(t, path, path_len, data, data_len);
+            n = node_new(t, path, path_len, hash, data, data_len);
             if (n == NULL) {
                 return COORD_ENOMEM;
             }

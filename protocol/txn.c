@@ -9,7 +9,7 @@
 
 #include <string.h>
 
-/* ---- encoding ----------------------------------------------------------------- */
+/* ---- encoding ------------------------------------------------------------------------- */
 
 #define TXN_MAGIC 0x54u /* First byte of every encoded transaction. */
 
@@ -173,7 +173,7 @@ void coord_txn_release(struct coord_txn *txn)
     txn->op_count = 0;
 }
 
-/* ---- the preparer's arena ----------------------------------------------------------- */
+/* ---- the preparer's arena ------------------------------------------------------------- */
 
 struct prep_chunk
 {
@@ -201,7 +201,7 @@ static void prep_arena_reset(struct coord_prep *p)
     }
 }
 
-/* ---- records ---------------------------------------------------------------------------- */
+/* ---- records -------------------------------------------------------------------------- */
 
 /* What the preparer knows of one path once the prepared txns apply. */
 struct prep_view
@@ -279,8 +279,11 @@ void coord_prep_close(struct coord_prep *p)
 }
 
 /* The view of a path: the newest record, else the tree. */
-static void prep_lookup(const struct coord_prep *p, const struct coord_tree *t, const char *path,
-                        size_t len, struct prep_view *v)
+static void prep_lookup(const struct coord_prep *p,
+                        const struct coord_tree *t,
+                        const char *path,
+                        size_t len,
+                        struct prep_view *v)
 {
     const struct prep_record *rec = coord_strmap_get(&p->records, path, len);
     if (rec != NULL) {
@@ -331,8 +334,11 @@ static void acl_copy(struct coord_acl *dst, const struct coord_acl *src, size_t 
 }
 
 /* Record the future view of a path after the txn with `zxid`. */
-static int prep_put(struct coord_prep *p, const char *path, size_t len,
-                    const struct prep_view *v, coord_zxid zxid)
+static int prep_put(struct coord_prep *p,
+                    const char *path,
+                    size_t len,
+                    const struct prep_view *v,
+                    coord_zxid zxid)
 {
     size_t abytes = acl_bytes(v->acl, v->acl_count);
     size_t size = sizeof(struct prep_record) + abytes + len + 1;
@@ -394,7 +400,7 @@ static void prep_forget_shadows(struct coord_prep *p, struct prep_record *mark)
     }
 }
 
-/* ---- checks ------------------------------------------------------------------------------ */
+/* ---- checks --------------------------------------------------------------------------- */
 
 static bool str_has_nul(struct coord_str s)
 {
@@ -423,8 +429,11 @@ static int check_perm(const struct coord_caller *c, const struct prep_view *v, i
 }
 
 /* Validate and expand the op's ACL (coord_acl_fixup) into the arena. */
-static int prep_fixup_acl(struct coord_prep *p, const struct coord_caller *c,
-                          const struct coord_op *op, struct coord_acl **acl, size_t *count)
+static int prep_fixup_acl(struct coord_prep *p,
+                          const struct coord_caller *c,
+                          const struct coord_op *op,
+                          struct coord_acl **acl,
+                          size_t *count)
 {
     const struct coord_authinfo *auth = caller_auth(c);
     *acl = NULL;
@@ -492,10 +501,13 @@ static bool is_create(int32_t type)
            type == COORD_OP_CREATECONTAINER || type == COORD_OP_CREATETTL;
 }
 
-/* ---- one op --------------------------------------------------------------------------------- */
+/* ---- one op --------------------------------------------------------------------------- */
 
-static int prep_create(struct coord_prep *p, const struct coord_tree *t,
-                       const struct coord_caller *c, const struct coord_op *op, coord_zxid zxid,
+static int prep_create(struct coord_prep *p,
+                       const struct coord_tree *t,
+                       const struct coord_caller *c,
+                       const struct coord_op *op,
+                       coord_zxid zxid,
                        struct coord_txn_op *out)
 {
     if (!mode_valid(op->flags)) {
@@ -588,8 +600,11 @@ static int prep_create(struct coord_prep *p, const struct coord_tree *t,
     return COORD_OK;
 }
 
-static int prep_delete(struct coord_prep *p, const struct coord_tree *t,
-                       const struct coord_caller *c, const struct coord_op *op, coord_zxid zxid,
+static int prep_delete(struct coord_prep *p,
+                       const struct coord_tree *t,
+                       const struct coord_caller *c,
+                       const struct coord_op *op,
+                       coord_zxid zxid,
                        struct coord_txn_op *out)
 {
     struct coord_str path = op->path;
@@ -635,8 +650,11 @@ static int prep_delete(struct coord_prep *p, const struct coord_tree *t,
 }
 
 /* setData, setACL and check: validate, look up, check permission, version. */
-static int prep_modify(struct coord_prep *p, const struct coord_tree *t,
-                       const struct coord_caller *c, const struct coord_op *op, coord_zxid zxid,
+static int prep_modify(struct coord_prep *p,
+                       const struct coord_tree *t,
+                       const struct coord_caller *c,
+                       const struct coord_op *op,
+                       coord_zxid zxid,
                        struct coord_txn_op *out)
 {
     struct coord_str path = op->path;
@@ -694,8 +712,11 @@ static int prep_modify(struct coord_prep *p, const struct coord_tree *t,
     return prep_put(p, path.ptr, (size_t)path.len, &node, zxid);
 }
 
-static int prep_one(struct coord_prep *p, const struct coord_tree *t,
-                    const struct coord_caller *c, const struct coord_op *op, coord_zxid zxid,
+static int prep_one(struct coord_prep *p,
+                    const struct coord_tree *t,
+                    const struct coord_caller *c,
+                    const struct coord_op *op,
+                    coord_zxid zxid,
                     struct coord_txn_op *out)
 {
     memset(out, 0, sizeof *out);
@@ -722,7 +743,9 @@ static int prep_one(struct coord_prep *p, const struct coord_tree *t,
     }
 }
 
-static void txn_header(struct coord_txn *out, const struct coord_caller *c, coord_zxid zxid,
+static void txn_header(struct coord_txn *out,
+                       const struct coord_caller *c,
+                       coord_zxid zxid,
                        int64_t now_ms)
 {
     memset(out, 0, sizeof *out);
@@ -732,9 +755,13 @@ static void txn_header(struct coord_txn *out, const struct coord_caller *c, coor
     out->time_ms = now_ms;
 }
 
-int coord_prep_op(struct coord_prep *p, const struct coord_tree *t,
-                  const struct coord_caller *caller, const struct coord_op *op, coord_zxid zxid,
-                  int64_t now_ms, struct coord_txn *out)
+int coord_prep_op(struct coord_prep *p,
+                  const struct coord_tree *t,
+                  const struct coord_caller *caller,
+                  const struct coord_op *op,
+                  coord_zxid zxid,
+                  int64_t now_ms,
+                  struct coord_txn *out)
 {
     prep_arena_reset(p);
     txn_header(out, caller, zxid, now_ms);
@@ -759,9 +786,14 @@ int coord_prep_op(struct coord_prep *p, const struct coord_tree *t,
     return COORD_OK;
 }
 
-int coord_prep_multi(struct coord_prep *p, const struct coord_tree *t,
-                     const struct coord_caller *caller, const struct coord_op *ops, uint32_t count,
-                     coord_zxid zxid, int64_t now_ms, struct coord_txn_op *ops_out,
+int coord_prep_multi(struct coord_prep *p,
+                     const struct coord_tree *t,
+                     const struct coord_caller *caller,
+                     const struct coord_op *ops,
+                     uint32_t count,
+                     coord_zxid zxid,
+                     int64_t now_ms,
+                     struct coord_txn_op *ops_out,
                      struct coord_txn *out)
 {
     prep_arena_reset(p);
@@ -808,8 +840,12 @@ int coord_prep_multi(struct coord_prep *p, const struct coord_tree *t,
     return failed;
 }
 
-static int close_mark(struct coord_prep *p, const struct coord_tree *t, coord_session_id session,
-                      const char *path, size_t len, coord_zxid zxid)
+static int close_mark(struct coord_prep *p,
+                      const struct coord_tree *t,
+                      coord_session_id session,
+                      const char *path,
+                      size_t len,
+                      coord_zxid zxid)
 {
     struct prep_view node;
     prep_lookup(p, t, path, len, &node);
@@ -829,8 +865,11 @@ static int close_mark(struct coord_prep *p, const struct coord_tree *t, coord_se
     return rc;
 }
 
-int coord_prep_close_session(struct coord_prep *p, const struct coord_tree *t,
-                             coord_session_id session, coord_zxid zxid, int64_t now_ms,
+int coord_prep_close_session(struct coord_prep *p,
+                             const struct coord_tree *t,
+                             coord_session_id session,
+                             coord_zxid zxid,
+                             int64_t now_ms,
                              struct coord_txn *out)
 {
     prep_arena_reset(p);

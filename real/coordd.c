@@ -11,6 +11,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +86,13 @@ int main(int argc, char **argv)
             argv[1]);
         return 2;
     }
+    /* Block the stop signals before any thread starts, so only the event
+     * loop's signalfd receives them and shutdown is always the clean path. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
     static struct real_disk disk;
     if (real_disk_open(&disk, cfg.data_dir, cfg.data_log_dir[0] ? cfg.data_log_dir : NULL, err,
                        sizeof err) != 0) {
@@ -98,7 +107,9 @@ int main(int argc, char **argv)
     }
     static struct real_loop loop;
     int code;
-    if (real_loop_init(&loop, &cfg, &disk, &storage, random_seed()) != 0) {
+    int init = real_loop_init(&loop, &cfg, &disk, &storage, random_seed());
+    real_disk_release_recovery(&disk); /* The server holds its own copy now. */
+    if (init != 0) {
         REAL_ERROR("%s", loop.errmsg);
         code = 1;
     } else {

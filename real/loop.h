@@ -41,7 +41,7 @@ struct real_loop
     size_t closed_count;
     size_t closed_cap;
     size_t out_max_bytes;
-    char errmsg[256];
+    char errmsg[512];
 };
 
 /* Open the client port and build the server from the disk. Returns 0, or -1

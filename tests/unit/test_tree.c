@@ -16,7 +16,7 @@
 #include "coord/tree.h"
 #include "coord/txn.h"
 
-/* ---- fixture ---------------------------------------------------------------- */
+/* ---- fixture -------------------------------------------------------------------------- */
 
 static const struct coord_acl acl_open[1] = {{COORD_PERM_ALL, {{"world", 5}, {"anyone", 6}}}};
 
@@ -67,7 +67,7 @@ struct fx
 
 #define SESSION_A ((coord_session_id)0x0100000000000001LL)
 #define SESSION_B ((coord_session_id)0x0100000000000002LL)
-#define TIME_OF(zxid) (1700000000000LL + (zxid) * 10)
+#define TIME_OF(zxid) (1700000000000LL + (zxid)*10)
 
 static int setup(void **state)
 {
@@ -103,9 +103,12 @@ static char last_path[8192];
 
 /* Prepare, apply (the ERROR txn of a failed write too, as a server does: it
  * uses up the zxid), then let the preparer forget what was applied. */
-static int prep_and_apply(struct coord_tree *t, struct coord_prep *p,
-                          const struct coord_caller *caller, const struct coord_op *op,
-                          coord_zxid zxid, int64_t time_ms)
+static int prep_and_apply(struct coord_tree *t,
+                          struct coord_prep *p,
+                          const struct coord_caller *caller,
+                          const struct coord_op *op,
+                          coord_zxid zxid,
+                          int64_t time_ms)
 {
     struct coord_txn txn;
     int err = coord_prep_op(p, t, caller, op, zxid, time_ms, &txn);
@@ -160,8 +163,7 @@ static int fx_create(struct fx *f, const char *path, const char *data, int32_t f
     return fx_run(f, &op);
 }
 
-static int fx_create_acl(struct fx *f, const char *path, const struct coord_acl *acl,
-                         int32_t count)
+static int fx_create_acl(struct fx *f, const char *path, const struct coord_acl *acl, int32_t count)
 {
     struct coord_op op = make_op(COORD_OP_CREATE, path);
     op.acl = acl;
@@ -184,7 +186,10 @@ static int fx_set(struct fx *f, const char *path, const char *data, int32_t vers
     return fx_run(f, &op);
 }
 
-static int fx_setacl(struct fx *f, const char *path, const struct coord_acl *acl, int32_t count,
+static int fx_setacl(struct fx *f,
+                     const char *path,
+                     const struct coord_acl *acl,
+                     int32_t count,
                      int32_t version)
 {
     struct coord_op op = make_op(COORD_OP_SETACL, path);
@@ -259,13 +264,12 @@ static uint64_t digest_at(struct coord_tree *t, coord_zxid zxid)
     return digest;
 }
 
-/* ---- fixed system nodes ----------------------------------------------------------- */
+/* ---- fixed system nodes --------------------------------------------------------------- */
 
 static void test_fresh_tree_has_system_nodes_with_fixed_stats_and_acls(void **state)
 {
     struct fx *f = *state;
-    static const char *const paths[] = {"/", "/zookeeper", "/zookeeper/quota",
-                                        "/zookeeper/config"};
+    static const char *const paths[] = {"/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config"};
     for (size_t i = 0; i < 4; i++) {
         struct coord_stat st = stat_of(&f->tree, paths[i]);
         assert_int_equal(st.czxid, 0);
@@ -344,7 +348,7 @@ static void test_zookeeper_config_is_read_only(void **state)
     assert_data(&f->tree, "/zookeeper/config", "x");
 }
 
-/* ---- Stat semantics (§9) ------------------------------------------------------------ */
+/* ---- Stat semantics (§9) -------------------------------------------------------------- */
 
 static void test_create_sets_czxid_mzxid_pzxid_to_txn_zxid(void **state)
 {
@@ -372,7 +376,7 @@ static void test_create_sets_czxid_mzxid_pzxid_to_txn_zxid(void **state)
 static void test_create_bumps_parent_cversion_and_pzxid_not_mzxid(void **state)
 {
     struct fx *f = *state;
-    assert_int_equal(fx_create(f, "/p", "d", 0), COORD_OK); /* zxid 1 */
+    assert_int_equal(fx_create(f, "/p", "d", 0), COORD_OK);    /* zxid 1 */
     assert_int_equal(fx_create(f, "/p/a", NULL, 0), COORD_OK); /* zxid 2 */
     assert_int_equal(fx_create(f, "/p/b", NULL, 0), COORD_OK); /* zxid 3 */
     struct coord_stat st = stat_of(&f->tree, "/p");
@@ -510,17 +514,15 @@ static void test_versions_wrap_as_signed_32_bit(void **state)
     assert_int_equal(stat_of(&f->tree, "/a").version, INT32_MIN + 1);
 }
 
-/* ---- create modes (§8) ----------------------------------------------------------------- */
+/* ---- create modes (§8) ---------------------------------------------------------------- */
 
 static void test_sequential_suffix_counts_child_creations(void **state)
 {
     struct fx *f = *state;
     assert_int_equal(fx_create(f, "/p", NULL, 0), COORD_OK);
-    static const char *const expected[] = {"/p/s-0000000000", "/p/s-0000000001",
-                                           "/p/s-0000000002"};
+    static const char *const expected[] = {"/p/s-0000000000", "/p/s-0000000001", "/p/s-0000000002"};
     for (size_t i = 0; i < 3; i++) {
-        assert_int_equal(fx_create(f, "/p/s-", NULL, COORD_MODE_PERSISTENT_SEQUENTIAL),
-                         COORD_OK);
+        assert_int_equal(fx_create(f, "/p/s-", NULL, COORD_MODE_PERSISTENT_SEQUENTIAL), COORD_OK);
         assert_string_equal(last_path, expected[i]);
         assert_non_null(node_at(&f->tree, expected[i]));
     }
@@ -634,9 +636,9 @@ static void test_ttl_disabled_is_unimplemented(void **state)
     assert_int_equal(
         fx_create_ttl(f, COORD_OP_CREATETTL, "/t", COORD_MODE_PERSISTENT_WITH_TTL, 1000),
         COORD_EUNIMPLEMENTED);
-    assert_int_equal(fx_create_ttl(f, COORD_OP_CREATETTL, "/t",
-                                   COORD_MODE_PERSISTENT_SEQUENTIAL_WITH_TTL, 1000),
-                     COORD_EUNIMPLEMENTED);
+    assert_int_equal(
+        fx_create_ttl(f, COORD_OP_CREATETTL, "/t", COORD_MODE_PERSISTENT_SEQUENTIAL_WITH_TTL, 1000),
+        COORD_EUNIMPLEMENTED);
     /* The TTL check comes first, whatever else is wrong. */
     assert_int_equal(
         fx_create_ttl(f, COORD_OP_CREATE, "noslash", COORD_MODE_PERSISTENT_WITH_TTL, 0),
@@ -648,8 +650,7 @@ static void test_ttl_mode_via_plain_create_is_badarguments(void **state)
 {
     struct fx *f = *state;
     f->prep.ttl_enabled = true;
-    assert_int_equal(fx_create(f, "/t", NULL, COORD_MODE_PERSISTENT_WITH_TTL),
-                     COORD_EBADARGUMENTS);
+    assert_int_equal(fx_create(f, "/t", NULL, COORD_MODE_PERSISTENT_WITH_TTL), COORD_EBADARGUMENTS);
     assert_int_equal(fx_create(f, "/t", NULL, COORD_MODE_PERSISTENT_SEQUENTIAL_WITH_TTL),
                      COORD_EBADARGUMENTS);
     assert_int_equal(fx_create_ttl(f, COORD_OP_CREATE2, "/t", COORD_MODE_PERSISTENT_WITH_TTL, 5),
@@ -678,8 +679,7 @@ static void test_ttl_bounds(void **state)
     assert_int_equal(fx_create_ttl(f, COORD_OP_CREATETTL, "/t1", mode, 1), COORD_OK);
     assert_int_equal(coord_tree_node_owner(node_at(&f->tree, "/t1")),
                      (int64_t)0xFF00000000000001ULL);
-    assert_int_equal(fx_create_ttl(f, COORD_OP_CREATETTL, "/tmax", mode, COORD_TTL_MAX),
-                     COORD_OK);
+    assert_int_equal(fx_create_ttl(f, COORD_OP_CREATETTL, "/tmax", mode, COORD_TTL_MAX), COORD_OK);
     assert_int_equal(coord_tree_node_owner(node_at(&f->tree, "/tmax")),
                      (int64_t)0xFF0000FFFFFFFFFFULL);
     assert_int_equal(stat_of(&f->tree, "/tmax").ephemeral_owner, 0);
@@ -702,7 +702,7 @@ static void test_invalid_create_flags_are_badarguments(void **state)
     assert_int_equal(f->tree.count, 4);
 }
 
-/* ---- paths (§10.1) --------------------------------------------------------------------------- */
+/* ---- paths (§10.1) -------------------------------------------------------------------- */
 
 static int validate(const char *path)
 {
@@ -713,7 +713,16 @@ static void test_path_validation_rules(void **state)
 {
     (void)state;
     static const char *const valid[] = {
-        "/", "/a", "/a/b", "/a.b", "/.a", "/a.", "/...", "/a/.../b", "/ a", "/a b",
+        "/",
+        "/a",
+        "/a/b",
+        "/a.b",
+        "/.a",
+        "/a.",
+        "/...",
+        "/a/.../b",
+        "/ a",
+        "/a b",
         "/\xc2\xa0",          /* U+00A0, just above the C1 range */
         "/\x7e",              /* '~' just below U+007F */
         "/\xed\x9f\xbf",      /* U+D7FF, just below the surrogates */
@@ -725,28 +734,48 @@ static void test_path_validation_rules(void **state)
         assert_int_equal(validate(valid[i]), COORD_OK);
     }
     static const char *const invalid[] = {
-        "", "a", "a/b", "/a/", "//", "/a//b", "//a", "/.", "/..", "/a/.", "/a/..", "/a/./b",
-        "/a/../b", "/./a",
-        "/\x01", "/a\x1f", "/\x7f",   /* U+0001..U+001F, U+007F */
-        "/\xc2\x80", "/\xc2\x9f",     /* U+0080, U+009F */
-        "/\xed\xa0\x80",              /* U+D800 encoded directly */
-        "/\xed\xbf\xbf",              /* U+DFFF */
-        "/\xee\x80\x80",              /* U+E000 (private use) */
-        "/\xef\xa3\xbf",              /* U+F8FF */
-        "/\xef\xbf\xb0",              /* U+FFF0 */
-        "/\xef\xbf\xbd",              /* U+FFFD, what Java makes of bad bytes */
-        "/\xef\xbf\xbf",              /* U+FFFF */
-        "/\xf0\x9f\x98\x80",          /* U+1F600: a surrogate pair in Java's String */
-        "/\xf4\x8f\xbf\xbf",          /* U+10FFFF */
-        "/\x80", "/\xbf",             /* continuation bytes alone */
-        "/\xc0\xaf", "/\xc1\xbf",     /* overlong '/' and U+007F */
-        "/\xe0\x80\xaf",              /* overlong */
-        "/\xf0\x80\x80\xaf",          /* overlong */
-        "/\xf4\x90\x80\x80",          /* above U+10FFFF */
-        "/\xf8\x88\x80\x80\x80",      /* 5-byte form */
-        "/\xff", "/\xfe",
-        "/\xc3", "/a\xe2\x82",        /* truncated at the end */
-        "/\xc3/b", "/\xe2\x82/b",     /* truncated before a '/' */
+        "",
+        "a",
+        "a/b",
+        "/a/",
+        "//",
+        "/a//b",
+        "//a",
+        "/.",
+        "/..",
+        "/a/.",
+        "/a/..",
+        "/a/./b",
+        "/a/../b",
+        "/./a",
+        "/\x01",
+        "/a\x1f",
+        "/\x7f", /* U+0001..U+001F, U+007F */
+        "/\xc2\x80",
+        "/\xc2\x9f",         /* U+0080, U+009F */
+        "/\xed\xa0\x80",     /* U+D800 encoded directly */
+        "/\xed\xbf\xbf",     /* U+DFFF */
+        "/\xee\x80\x80",     /* U+E000 (private use) */
+        "/\xef\xa3\xbf",     /* U+F8FF */
+        "/\xef\xbf\xb0",     /* U+FFF0 */
+        "/\xef\xbf\xbd",     /* U+FFFD, what Java makes of bad bytes */
+        "/\xef\xbf\xbf",     /* U+FFFF */
+        "/\xf0\x9f\x98\x80", /* U+1F600: a surrogate pair in Java's String */
+        "/\xf4\x8f\xbf\xbf", /* U+10FFFF */
+        "/\x80",
+        "/\xbf", /* continuation bytes alone */
+        "/\xc0\xaf",
+        "/\xc1\xbf",             /* overlong '/' and U+007F */
+        "/\xe0\x80\xaf",         /* overlong */
+        "/\xf0\x80\x80\xaf",     /* overlong */
+        "/\xf4\x90\x80\x80",     /* above U+10FFFF */
+        "/\xf8\x88\x80\x80\x80", /* 5-byte form */
+        "/\xff",
+        "/\xfe",
+        "/\xc3",
+        "/a\xe2\x82", /* truncated at the end */
+        "/\xc3/b",
+        "/\xe2\x82/b", /* truncated before a '/' */
     };
     for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++) {
         assert_int_equal(validate(invalid[i]), COORD_EBADARGUMENTS);
@@ -805,7 +834,7 @@ static void test_writes_validate_paths_from_the_wire(void **state)
     assert_int_equal(f->tree.count, 5);
 }
 
-/* ---- error precedence (§10.2) ----------------------------------------------------------------- */
+/* ---- error precedence (§10.2) --------------------------------------------------------- */
 
 static void test_create_error_precedence(void **state)
 {
@@ -962,13 +991,12 @@ static void test_data_limit_is_enforced(void **state)
     assert_int_equal(f->tree.data_bytes, COORD_DATA_MAX_DEFAULT);
 }
 
-/* ---- ACLs (§10.3) ------------------------------------------------------------------------------- */
+/* ---- ACLs (§10.3) --------------------------------------------------------------------- */
 
 /* A node /n whose ACL grants everything but `missing` to everyone. */
 static void create_without(struct fx *f, int32_t missing)
 {
-    const struct coord_acl acl[1] = {
-        {COORD_PERM_ALL & ~missing, {{"world", 5}, {"anyone", 6}}}};
+    const struct coord_acl acl[1] = {{COORD_PERM_ALL & ~missing, {{"world", 5}, {"anyone", 6}}}};
     assert_int_equal(fx_create_acl(f, "/n", acl, 1), COORD_OK);
 }
 
@@ -1029,8 +1057,7 @@ static void test_acl_matches_the_callers_ids(void **state)
 {
     struct fx *f = *state;
     static const struct coord_acl acl_ip[1] = {{COORD_PERM_ALL, {{"ip", 2}, {"10.0.0.0/8", 10}}}};
-    static const struct coord_acl acl_bob[1] = {
-        {COORD_PERM_ALL, {{"digest", 6}, {"bob:hash", 8}}}};
+    static const struct coord_acl acl_bob[1] = {{COORD_PERM_ALL, {{"digest", 6}, {"bob:hash", 8}}}};
     assert_int_equal(fx_create_acl(f, "/ip", acl_ip, 1), COORD_OK);
     assert_int_equal(fx_create_acl(f, "/bob", acl_bob, 1), COORD_OK);
     assert_int_equal(fx_set(f, "/ip", "x", -1), COORD_OK);
@@ -1101,7 +1128,7 @@ static void test_identical_acls_are_shared(void **state)
     assert_int_equal(f->tree.mem_bytes, mem);
 }
 
-/* ---- change events ------------------------------------------------------------------------------ */
+/* ---- change events -------------------------------------------------------------------- */
 
 static void test_changes_report_events_in_zookeeper_order(void **state)
 {
@@ -1129,10 +1156,12 @@ static void test_changes_report_events_in_zookeeper_order(void **state)
     assert_int_equal(f->events.ev[6].zxid, 6);
 }
 
-/* ---- children ------------------------------------------------------------------------------------ */
+/* ---- children ------------------------------------------------------------------------- */
 
-static void assert_children(const struct coord_tree *t, const char *parent,
-                            const char *const *names, size_t count)
+static void assert_children(const struct coord_tree *t,
+                            const char *parent,
+                            const char *const *names,
+                            size_t count)
 {
     const struct tree_node *p = node_at(t, parent);
     const struct tree_node *c = NULL;
@@ -1176,8 +1205,8 @@ static void test_get_all_children_number_counts_descendants(void **state)
     assert_int_equal(coord_tree_count_descendants(f->tree.root), 3);
     assert_int_equal(coord_tree_count_descendants(node_at(&f->tree, "/zookeeper")), 2);
     assert_int_equal(coord_tree_count_descendants(node_at(&f->tree, "/zookeeper/quota")), 0);
-    static const char *const paths[] = {"/a", "/a/b", "/a/b/c", "/a/b/c/d", "/a/b2",
-                                        "/a/b2/x", "/a/b3", "/e"};
+    static const char *const paths[] = {"/a",    "/a/b",    "/a/b/c", "/a/b/c/d",
+                                        "/a/b2", "/a/b2/x", "/a/b3",  "/e"};
     for (size_t i = 0; i < 8; i++) {
         assert_int_equal(fx_create(f, paths[i], NULL, 0), COORD_OK);
     }
@@ -1200,7 +1229,7 @@ static void test_get_all_children_number_counts_descendants(void **state)
     assert_int_equal(coord_tree_count_descendants(node_at(&f->tree, "/x")), 1999);
 }
 
-/* ---- accounting ------------------------------------------------------------------------------------- */
+/* ---- accounting ----------------------------------------------------------------------- */
 
 static void test_data_and_memory_accounting_returns_to_baseline(void **state)
 {
@@ -1223,7 +1252,7 @@ static void test_data_and_memory_accounting_returns_to_baseline(void **state)
     assert_int_equal(f->tree.ephemeral_count, 0);
 }
 
-/* ---- snapshots ------------------------------------------------------------------------------------------ */
+/* ---- snapshots ------------------------------------------------------------------------ */
 
 /* A small tree with every kind of node, ACL and data. */
 static void build_varied_tree(struct fx *f)

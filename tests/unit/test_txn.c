@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,7 +15,7 @@
 #include "coord/tree.h"
 #include "coord/txn.h"
 
-/* ---- fixture ---------------------------------------------------------------- */
+/* ---- fixture -------------------------------------------------------------------------- */
 
 static const struct coord_acl acl_open[1] = {{COORD_PERM_ALL, {{"world", 5}, {"anyone", 6}}}};
 
@@ -45,7 +46,10 @@ static void record_change(void *arg, int type, const char *path, size_t len, coo
     e->count++;
 }
 
-static void assert_event(const struct events *e, size_t i, int type, const char *path,
+static void assert_event(const struct events *e,
+                         size_t i,
+                         int type,
+                         const char *path,
                          coord_zxid zxid)
 {
     assert_true(i < e->count);
@@ -67,7 +71,7 @@ struct fx
 
 #define SESSION_A ((coord_session_id)0x0100000000000001LL)
 #define SESSION_B ((coord_session_id)0x0100000000000002LL)
-#define TIME_OF(zxid) (1700000000000LL + (zxid) * 10)
+#define TIME_OF(zxid) (1700000000000LL + (zxid)*10)
 
 static int setup(void **state)
 {
@@ -100,9 +104,12 @@ static char last_path[1024];
 
 /* Prepare, apply (the ERROR txn of a failed write too, as a server does),
  * then let the preparer forget what was applied. */
-static int prep_and_apply(struct coord_tree *t, struct coord_prep *p,
-                          const struct coord_caller *caller, const struct coord_op *op,
-                          coord_zxid zxid, int64_t time_ms)
+static int prep_and_apply(struct coord_tree *t,
+                          struct coord_prep *p,
+                          const struct coord_caller *caller,
+                          const struct coord_op *op,
+                          coord_zxid zxid,
+                          int64_t time_ms)
 {
     struct coord_txn txn;
     int err = coord_prep_op(p, t, caller, op, zxid, time_ms, &txn);
@@ -163,7 +170,9 @@ static int fx_create(struct fx *f, const char *path, const char *data, int32_t f
 #define MULTI_MAX_TEST 16
 
 /* Prepare a multi, apply it, forget it; `results` gets one entry per op. */
-static int fx_multi(struct fx *f, const struct coord_op *ops, uint32_t count,
+static int fx_multi(struct fx *f,
+                    const struct coord_op *ops,
+                    uint32_t count,
                     struct coord_op_result *results)
 {
     assert_true(count <= MULTI_MAX_TEST);
@@ -209,7 +218,7 @@ static void assert_result_path(const struct coord_op_result *res, const char *pa
     assert_memory_equal(res->path, path, res->path_len);
 }
 
-/* ---- multi (§7) ------------------------------------------------------------------ */
+/* ---- multi (§7) ----------------------------------------------------------------------- */
 
 static void test_multi_is_all_or_nothing_with_per_op_results(void **state)
 {
@@ -224,9 +233,9 @@ static void test_multi_is_all_or_nothing_with_per_op_results(void **state)
     };
     struct coord_txn_op tops[3];
     struct coord_txn txn;
-    assert_int_equal(coord_prep_multi(&f->prep, &f->tree, &f->caller, ops, 3, 2, TIME_OF(2),
-                                      tops, &txn),
-                     COORD_EBADVERSION);
+    assert_int_equal(
+        coord_prep_multi(&f->prep, &f->tree, &f->caller, ops, 3, 2, TIME_OF(2), tops, &txn),
+        COORD_EBADVERSION);
     /* Logged as a MULTI of ERROR ops: 0 before, the code, -2 after. */
     assert_int_equal(txn.type, COORD_OP_MULTI);
     assert_int_equal(txn.zxid, 2);
@@ -315,8 +324,8 @@ static void test_multi_ops_share_one_zxid(void **state)
     /* Results: one per op, Stats as of that op. */
     for (int i = 0; i < 4; i++) {
         assert_int_equal(res[i].err, COORD_OK);
-        assert_int_equal(res[i].type, ops[i].type == COORD_OP_CREATE ? COORD_OP_CREATE
-                                                                      : ops[i].type);
+        assert_int_equal(res[i].type,
+                         ops[i].type == COORD_OP_CREATE ? COORD_OP_CREATE : ops[i].type);
     }
     assert_result_path(&res[0], "/p/a");
     assert_int_equal(res[0].stat.czxid, 2);
@@ -434,7 +443,7 @@ static void test_multi_of_too_many_ops_is_marshalling(void **state)
     free(ops);
 }
 
-/* ---- the preparer's view of changes in flight -------------------------------------------- */
+/* ---- the preparer's view of changes in flight ----------------------------------------- */
 
 /* A prepared txn kept as its encoded bytes, as a leader keeps proposals: the
  * preparer's arena is reused by the next preparation. */
@@ -454,7 +463,9 @@ static void apply_encoded(struct coord_tree *t, struct coord_buf *b, int expecte
     coord_buf_free(b);
 }
 
-static int prep_encoded(struct fx *f, const struct coord_op *op, coord_zxid zxid,
+static int prep_encoded(struct fx *f,
+                        const struct coord_op *op,
+                        coord_zxid zxid,
                         struct coord_buf *out)
 {
     struct coord_txn txn;
@@ -581,8 +592,7 @@ static void test_failed_prep_leaves_no_records(void **state)
     struct fx *f = *state;
     struct coord_txn txn;
     struct coord_op op = create_op("/missing/a", NULL, 0);
-    assert_int_equal(coord_prep_op(&f->prep, &f->tree, &f->caller, &op, 1, 1, &txn),
-                     COORD_ENONODE);
+    assert_int_equal(coord_prep_op(&f->prep, &f->tree, &f->caller, &op, 1, 1, &txn), COORD_ENONODE);
     assert_int_equal(txn.type, COORD_OP_ERROR);
     assert_int_equal(txn.err, COORD_ENONODE);
     assert_int_equal(txn.zxid, 1);
@@ -592,7 +602,7 @@ static void test_failed_prep_leaves_no_records(void **state)
     assert_null(f->prep.newest);
 }
 
-/* ---- sessions ---------------------------------------------------------------------------- */
+/* ---- sessions ------------------------------------------------------------------------- */
 
 static void test_close_session_deletes_ephemerals_in_one_txn(void **state)
 {
@@ -638,6 +648,40 @@ static void test_close_session_deletes_ephemerals_in_one_txn(void **state)
     assert_int_equal(coord_tree_apply(&f->tree, &txn, NULL, 0), COORD_OK);
     assert_int_equal(f->events.count, 0);
     assert_int_equal(f->tree.last_zxid, 7);
+}
+
+static void test_close_session_leaves_other_sessions_index_intact(void **state)
+{
+    struct fx *f = *state;
+    coord_tree_set_change_cb(&f->tree, NULL, NULL);
+    assert_int_equal(fx_create(f, "/p", NULL, 0), COORD_OK);
+    char path[32];
+    for (int i = 0; i < 3000; i++) {
+        f->caller.session = i % 3 == 0 ? SESSION_B : SESSION_A;
+        snprintf(path, sizeof path, "/p/%c%d", 'a' + (i * 7) % 26, i);
+        assert_int_equal(fx_create(f, path, NULL, COORD_MODE_EPHEMERAL), COORD_OK);
+    }
+    assert_int_equal(coord_tree_ephemerals_of(&f->tree, SESSION_A), 2000);
+    struct coord_txn txn;
+    f->zxid++;
+    assert_int_equal(coord_prep_close_session(&f->prep, &f->tree, SESSION_A, f->zxid, 0, &txn),
+                     COORD_OK);
+    assert_int_equal(coord_tree_apply(&f->tree, &txn, NULL, 0), COORD_OK);
+    coord_prep_applied(&f->prep, f->zxid);
+    assert_int_equal(coord_tree_ephemerals_of(&f->tree, SESSION_A), 0);
+    assert_int_equal(f->tree.ephemeral_count, 1000);
+    assert_int_equal(stat_of(&f->tree, "/p").num_children, 1000);
+    assert_int_equal(f->tree.count, 4 + 1 + 1000);
+    /* The other session's index still lists its nodes in creation order. */
+    size_t pos = 0;
+    for (int i = 0; i < 3000; i += 3) {
+        const struct tree_node *n = coord_tree_next_ephemeral(&f->tree, SESSION_B, &pos);
+        assert_non_null(n);
+        snprintf(path, sizeof path, "/p/%c%d", 'a' + (i * 7) % 26, i);
+        size_t len;
+        assert_string_equal(coord_tree_node_path(n, &len), path);
+    }
+    assert_null(coord_tree_next_ephemeral(&f->tree, SESSION_B, &pos));
 }
 
 static void test_prepared_close_session_hides_ephemerals_from_later_preps(void **state)
@@ -690,7 +734,7 @@ static void test_create_session_txn_changes_no_node(void **state)
     assert_int_equal(f->events.count, 0);
 }
 
-/* ---- applying ------------------------------------------------------------------------------- */
+/* ---- applying ------------------------------------------------------------------------- */
 
 static void test_error_txn_uses_up_a_zxid_and_changes_nothing(void **state)
 {
@@ -712,8 +756,8 @@ static void test_apply_rejects_non_increasing_zxid(void **state)
     struct coord_op op = create_op("/b", NULL, 0);
     static const coord_zxid stale[] = {11, 10, 0, -5};
     for (size_t i = 0; i < 4; i++) {
-        assert_int_equal(
-            coord_prep_op(&f->prep, &f->tree, &f->caller, &op, stale[i], 0, &txn), COORD_OK);
+        assert_int_equal(coord_prep_op(&f->prep, &f->tree, &f->caller, &op, stale[i], 0, &txn),
+                         COORD_OK);
         assert_int_equal(coord_tree_apply(&f->tree, &txn, NULL, 0), COORD_EBADARGUMENTS);
         coord_prep_reset(&f->prep);
     }
@@ -927,8 +971,8 @@ static void test_out_of_memory_in_prep_is_an_error_and_leaves_no_records(void **
     for (long budget = 0;; budget++) {
         alloc_budget = budget;
         coord_heap_set(&failing_heap);
-        int rc = coord_prep_multi(&f->prep, &f->tree, &f->caller, ops, 2, 2, TIME_OF(2), tops,
-                                  &txn);
+        int rc =
+            coord_prep_multi(&f->prep, &f->tree, &f->caller, ops, 2, 2, TIME_OF(2), tops, &txn);
         coord_heap_set(NULL);
         if (rc == COORD_OK) {
             break;
@@ -953,7 +997,7 @@ static void test_out_of_memory_in_prep_is_an_error_and_leaves_no_records(void **
     assert_int_equal(txn.err, COORD_ESYSTEM);
 }
 
-/* ---- binary form --------------------------------------------------------------------------- */
+/* ---- binary form ---------------------------------------------------------------------- */
 
 static void assert_str_equal(struct coord_str a, struct coord_str b)
 {
@@ -1127,7 +1171,10 @@ static void test_txn_roundtrip_keeps_null_and_empty_data_apart(void **state)
     assert_int_equal(coord_tree_init(&other), COORD_OK);
     static const char *const datas[] = {NULL, "", "x", NULL};
     for (int i = 0; i < 4; i++) {
-        struct coord_op op = i < 3 ? create_op(i == 0 ? "/n" : i == 1 ? "/e" : "/x", datas[i], 0)
+        struct coord_op op = i < 3 ? create_op(i == 0   ? "/n"
+                                               : i == 1 ? "/e"
+                                                        : "/x",
+                                               datas[i], 0)
                                    : versioned_op(COORD_OP_SETDATA, "/x", -1);
         if (i == 1) {
             op.data = NULL; /* empty, with no pointer */
@@ -1209,11 +1256,11 @@ static void test_txn_decode_rejects_malformed_fields(void **state)
     b.data[0] ^= 1; /* magic */
     assert_int_equal(coord_txn_decode(b.data, b.len, &back), COORD_ECORRUPT);
     coord_buf_free(&b);
-    assert_patched_is_corrupt(&bare, AT_TYPE, 42);                     /* unknown type */
+    assert_patched_is_corrupt(&bare, AT_TYPE, 42);                         /* unknown type */
     assert_patched_is_corrupt(&bare, AT_TYPE, (uint32_t)COORD_OP_GETDATA); /* a read */
     assert_patched_is_corrupt(&multi, AT_COUNT, COORD_MULTI_MAX + 1);
     assert_patched_is_corrupt(&multi, AT_COUNT, 0xFFFFFFFFu);
-    assert_patched_is_corrupt(&multi, AT_COUNT, 5); /* more ops than bytes */
+    assert_patched_is_corrupt(&multi, AT_COUNT, 5);  /* more ops than bytes */
     assert_patched_is_corrupt(&create, AT_COUNT, 2); /* a single op txn with two */
     assert_patched_is_corrupt(&create, AT_COUNT, 0);
     /* Sub-op type: not a txn op, or not the header's type. */
@@ -1288,6 +1335,7 @@ int main(void)
         T(test_prep_reset_forgets_changes_in_flight),
         T(test_failed_prep_leaves_no_records),
         T(test_close_session_deletes_ephemerals_in_one_txn),
+        T(test_close_session_leaves_other_sessions_index_intact),
         T(test_prepared_close_session_hides_ephemerals_from_later_preps),
         T(test_create_session_txn_changes_no_node),
         T(test_error_txn_uses_up_a_zxid_and_changes_nothing),
