@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-/* ---- structures ------------------------------------------------------------ */
+/* ---- structures ---------------------------------------------------------- */
 
 enum req_kind {
     REQ_USER = 0,   /* A request from coord_client_submit(_multi). */
@@ -18,15 +18,15 @@ struct client_req
 {
     struct client_req *next;
     uint64_t tag;
-    int32_t xid;   /* Set when sent. */
-    int32_t type;  /* The opcode. */
+    int32_t xid;  /* Set when sent. */
+    int32_t type; /* The opcode. */
     enum req_kind kind;
     bool sent;
-    bool watch;    /* A read with watch = 1: registers a watch on success. */
-    bool reserves; /* Counted in watch_reserved. */
-    int32_t mode;  /* addWatch mode; removeWatches type. */
-    uint32_t op_count;   /* multi */
-    uint32_t auth_index; /* REQ_AUTH */
+    bool watch;             /* A read with watch = 1: registers a watch on success. */
+    bool reserves;          /* Counted in watch_reserved. */
+    int32_t mode;           /* addWatch mode; removeWatches type. */
+    uint32_t op_count;      /* multi */
+    uint32_t auth_index;    /* REQ_AUTH */
     struct coord_buf frame; /* The encoded frame, freed once sent. */
     size_t path_len;
     char path[]; /* Kept for watch bookkeeping only. */
@@ -58,7 +58,7 @@ struct client_watch
 
 #define CLIENT_TIME_MAX INT64_MAX
 
-/* ---- small helpers ----------------------------------------------------------- */
+/* ---- small helpers ------------------------------------------------------- */
 
 static bool client_terminal(const struct coord_client *c)
 {
@@ -122,7 +122,7 @@ static void client_arm(struct coord_client *c)
     }
 }
 
-/* ---- callbacks ------------------------------------------------------------------- */
+/* ---- callbacks ----------------------------------------------------------- */
 
 static void client_complete(struct coord_client *c, const struct coord_client_result *res)
 {
@@ -134,7 +134,10 @@ static void client_complete(struct coord_client *c, const struct coord_client_re
     c->depth--;
 }
 
-static void result_init(struct coord_client_result *res, uint64_t tag, int32_t type, int err,
+static void result_init(struct coord_client_result *res,
+                        uint64_t tag,
+                        int32_t type,
+                        int err,
                         coord_zxid zxid)
 {
     memset(res, 0, sizeof *res);
@@ -153,7 +156,10 @@ static void client_complete_local(struct coord_client *c, uint64_t tag, int32_t 
     client_complete(c, &res);
 }
 
-static void client_event(struct coord_client *c, int32_t type, int32_t state, const char *path,
+static void client_event(struct coord_client *c,
+                         int32_t type,
+                         int32_t state,
+                         const char *path,
                          int32_t len)
 {
     if (c->env.watch == NULL) {
@@ -174,10 +180,13 @@ static void client_session_event(struct coord_client *c, int32_t state)
     client_event(c, COORD_EV_NONE, state, NULL, -1);
 }
 
-/* ---- the request FIFO ------------------------------------------------------------------ */
+/* ---- the request FIFO ---------------------------------------------------- */
 
-static struct client_req *req_new(enum req_kind kind, int32_t type, uint64_t tag,
-                                  const char *path, size_t path_len)
+static struct client_req *req_new(enum req_kind kind,
+                                  int32_t type,
+                                  uint64_t tag,
+                                  const char *path,
+                                  size_t path_len)
 {
     struct client_req *r = coord_malloc(sizeof *r + path_len + 1);
     if (r == NULL) {
@@ -300,7 +309,7 @@ static void fail_list(struct coord_client *c, struct client_req *list, int err)
     }
 }
 
-/* ---- the watch registry ----------------------------------------------------------------- */
+/* ---- the watch registry -------------------------------------------------- */
 
 static void watch_add(struct coord_client *c, const char *path, size_t len, unsigned kind)
 {
@@ -425,7 +434,7 @@ static void watch_note_reply(struct coord_client *c, const struct client_req *r,
     }
 }
 
-/* ---- ending a connection or the whole client ---------------------------------------------- */
+/* ---- ending a connection or the whole client ----------------------------- */
 
 static void client_connect(struct coord_client *c)
 {
@@ -463,8 +472,13 @@ static void fail_auths(struct coord_client *c, int err)
 
 /* End the client for good. `done` (may be NULL) is a request answered by the
  * reply that ended it (closeSession), completed first with done_err. */
-static void client_end(struct coord_client *c, enum coord_client_state state, int err,
-                       int32_t keeper, struct client_req *done, int done_err, coord_zxid zxid)
+static void client_end(struct coord_client *c,
+                       enum coord_client_state state,
+                       int err,
+                       int32_t keeper,
+                       struct client_req *done,
+                       int done_err,
+                       coord_zxid zxid)
 {
     if (c->conn_open) {
         c->env.close(c->env.ctx);
@@ -526,7 +540,7 @@ static void client_drop(struct coord_client *c)
     client_lost(c);
 }
 
-/* ---- validating and encoding requests ---------------------------------------------------------- */
+/* ---- validating and encoding requests ------------------------------------ */
 
 static bool str_ok(struct coord_str s)
 {
@@ -645,8 +659,11 @@ static int client_enqueue(struct coord_client *c, struct client_req *r)
 }
 
 /* A new user request, counted against pending_max (and watch_max). */
-static struct client_req *client_user_req(struct coord_client *c, int32_t type, uint64_t tag,
-                                          const struct coord_op *watched, int *rc)
+static struct client_req *client_user_req(struct coord_client *c,
+                                          int32_t type,
+                                          uint64_t tag,
+                                          const struct coord_op *watched,
+                                          int *rc)
 {
     bool keep_path = watched != NULL;
     if (c->pending_count >= c->cfg.pending_max) {
@@ -659,8 +676,7 @@ static struct client_req *client_user_req(struct coord_client *c, int32_t type, 
         return NULL;
     }
     size_t plen = keep_path && watched->path.len > 0 ? (size_t)watched->path.len : 0;
-    struct client_req *r =
-        req_new(REQ_USER, type, tag, keep_path ? watched->path.ptr : NULL, plen);
+    struct client_req *r = req_new(REQ_USER, type, tag, keep_path ? watched->path.ptr : NULL, plen);
     if (r == NULL) {
         *rc = COORD_ENOMEM;
         return NULL;
@@ -678,7 +694,9 @@ static struct client_req *client_user_req(struct coord_client *c, int32_t type, 
     return r;
 }
 
-int coord_client_submit(struct coord_client *c, const struct coord_op *op, uint64_t tag,
+int coord_client_submit(struct coord_client *c,
+                        const struct coord_op *op,
+                        uint64_t tag,
                         coord_time_ms now_ms)
 {
     COORD_ASSERT(c != NULL);
@@ -700,8 +718,12 @@ int coord_client_submit(struct coord_client *c, const struct coord_op *op, uint6
     return client_enqueue(c, r);
 }
 
-int coord_client_submit_multi(struct coord_client *c, int32_t type, const struct coord_op *ops,
-                              uint32_t count, uint64_t tag, coord_time_ms now_ms)
+int coord_client_submit_multi(struct coord_client *c,
+                              int32_t type,
+                              const struct coord_op *ops,
+                              uint32_t count,
+                              uint64_t tag,
+                              coord_time_ms now_ms)
 {
     COORD_ASSERT(c != NULL);
     c->now_ms = now_ms;
@@ -727,7 +749,7 @@ int coord_client_submit_multi(struct coord_client *c, int32_t type, const struct
     return client_enqueue(c, r);
 }
 
-/* ---- credentials --------------------------------------------------------------------------------- */
+/* ---- credentials --------------------------------------------------------- */
 
 static void auth_encode(const struct client_auth *a, struct coord_buf *out)
 {
@@ -748,8 +770,10 @@ static int auth_queue(struct coord_client *c, uint32_t i)
     return client_enqueue(c, r);
 }
 
-static int64_t auth_find(const struct coord_client *c, struct coord_str scheme,
-                         const uint8_t *cred, size_t cred_len)
+static int64_t auth_find(const struct coord_client *c,
+                         struct coord_str scheme,
+                         const uint8_t *cred,
+                         size_t cred_len)
 {
     for (uint32_t i = 0; i < c->auth_count; i++) {
         const struct client_auth *a = c->auths[i];
@@ -762,8 +786,12 @@ static int64_t auth_find(const struct coord_client *c, struct coord_str scheme,
     return -1;
 }
 
-int coord_client_submit_auth(struct coord_client *c, struct coord_str scheme, const uint8_t *cred,
-                             size_t cred_len, uint64_t tag, coord_time_ms now_ms)
+int coord_client_submit_auth(struct coord_client *c,
+                             struct coord_str scheme,
+                             const uint8_t *cred,
+                             size_t cred_len,
+                             uint64_t tag,
+                             coord_time_ms now_ms)
 {
     COORD_ASSERT(c != NULL);
     c->now_ms = now_ms;
@@ -833,7 +861,7 @@ int coord_client_submit_close(struct coord_client *c, uint64_t tag, coord_time_m
     return rc;
 }
 
-/* ---- the handshake --------------------------------------------------------------------------------- */
+/* ---- the handshake ------------------------------------------------------- */
 
 static void client_send_connect(struct coord_client *c)
 {
@@ -886,8 +914,11 @@ static int watch_list_of(unsigned bit)
 
 /* One setWatches request holding the entries from *pos on, up to the batch
  * size (at least one entry). Returns false when no entry was left. */
-static bool setwatches_batch(struct coord_client *c, size_t *pos, struct coord_str *items,
-                             bool v2, struct coord_buf *out)
+static bool setwatches_batch(struct coord_client *c,
+                             size_t *pos,
+                             struct coord_str *items,
+                             bool v2,
+                             struct coord_buf *out)
 {
     size_t n = c->watches.count;
     const struct coord_str *lists[COORD_WATCH_LISTS];
@@ -950,8 +981,8 @@ static int client_queue_setwatches(struct coord_client *c)
     int rc = COORD_OK;
     pos = 0;
     for (;;) {
-        struct client_req *r = req_new(REQ_SETWATCHES, v2 ? COORD_OP_SETWATCHES2
-                                                          : COORD_OP_SETWATCHES, 0, NULL, 0);
+        struct client_req *r =
+            req_new(REQ_SETWATCHES, v2 ? COORD_OP_SETWATCHES2 : COORD_OP_SETWATCHES, 0, NULL, 0);
         if (r == NULL) {
             rc = COORD_ENOMEM;
             break;
@@ -1047,13 +1078,15 @@ static void client_handshake(struct coord_client *c, const uint8_t *payload, siz
     }
     c->state = COORD_CLIENT_CONNECTED;
     c->failed_attempts = 0;
-    client_session_event(c, c->read_only_server ? COORD_KEEPER_CONNECTED_READONLY
-                                                : COORD_KEEPER_SYNC_CONNECTED);
+    client_session_event(
+        c, c->read_only_server ? COORD_KEEPER_CONNECTED_READONLY : COORD_KEEPER_SYNC_CONNECTED);
 }
 
-/* ---- replies -------------------------------------------------------------------------------------------- */
+/* ---- replies ------------------------------------------------------------- */
 
-static int decode_multi(struct coord_client *c, struct coord_reader *r, uint32_t op_count,
+static int decode_multi(struct coord_client *c,
+                        struct coord_reader *r,
+                        uint32_t op_count,
                         struct coord_client_result *res)
 {
     if (op_count > c->results_cap) {
@@ -1089,8 +1122,10 @@ static int decode_multi(struct coord_client *c, struct coord_reader *r, uint32_t
 
 /* Decode a successful reply's record into res. *acl_owned receives what the
  * caller frees after the completion. */
-static int decode_body(struct coord_client *c, const struct client_req *req,
-                       struct coord_reader *r, struct coord_client_result *res,
+static int decode_body(struct coord_client *c,
+                       const struct client_req *req,
+                       struct coord_reader *r,
+                       struct coord_client_result *res,
                        struct coord_acl **acl_owned)
 {
     int rc = COORD_OK;
@@ -1157,7 +1192,10 @@ static void note_zxid(struct coord_client *c, coord_zxid zxid)
     }
 }
 
-static int reply_user(struct coord_client *c, int32_t err, coord_zxid zxid, const uint8_t *body,
+static int reply_user(struct coord_client *c,
+                      int32_t err,
+                      coord_zxid zxid,
+                      const uint8_t *body,
                       size_t len)
 {
     struct client_req *req = c->head;
@@ -1184,9 +1222,8 @@ static int reply_user(struct coord_client *c, int32_t err, coord_zxid zxid, cons
     return COORD_OK;
 }
 
-static void reply_auth(struct coord_client *c, int32_t err, coord_zxid zxid)
+static void reply_auth(struct coord_client *c, struct client_req *req, int32_t err, coord_zxid zxid)
 {
-    struct client_req *req = fifo_pop(c);
     struct client_auth *a = c->auths[req->auth_index];
     req_free(c, req);
     if (err != COORD_OK) {
@@ -1213,17 +1250,23 @@ static void client_notification(struct coord_client *c, const uint8_t *body, siz
         return;
     }
     watch_clear(c, ev.path.ptr, (size_t)ev.path.len, watch_fired_kinds(ev.type));
-    c->depth++;
-    if (c->env.watch != NULL) {
-        c->env.watch(c->env.ctx, &ev);
-    }
-    c->depth--;
+    client_event(c, ev.type, ev.state, ev.path.ptr, ev.path.len);
 }
 
-/* Is this (already matched) reply one to a user request? */
-static bool head_kind_has_body(const struct coord_client *c, int32_t xid)
+/* A reply to a user request; one that does not decode drops the connection. */
+static void client_reply_user(struct coord_client *c,
+                              int32_t err,
+                              coord_zxid zxid,
+                              const uint8_t *body,
+                              size_t len)
 {
-    return xid != COORD_XID_PING && c->head->kind == REQ_USER;
+    int rc = reply_user(c, err, zxid, body, len);
+    if (rc == COORD_ENOMEM) {
+        c->oom = true;
+    }
+    if (rc != COORD_OK) {
+        client_drop(c);
+    }
 }
 
 /* One frame on an established connection. */
@@ -1241,48 +1284,36 @@ static void client_reply(struct coord_client *c, const uint8_t *payload, size_t 
         client_notification(c, payload + off, len - off);
         return;
     }
-    if (xid != COORD_XID_PING) {
-        struct client_req *head = c->head;
-        if (head == NULL || !head->sent || head->xid != xid) {
-            client_drop(c); /* Out of order: the stream can no longer be trusted. */
-            return;
-        }
-    }
-    if (head_kind_has_body(c, xid)) {
-        /* Taken once the body decodes: a bad reply must not move it. */
-        int rc = reply_user(c, err, zxid, payload + off, len - off);
-        if (rc == COORD_ENOMEM) {
-            c->oom = true;
-        }
-        if (rc != COORD_OK) {
-            client_drop(c);
-        }
-        return;
-    }
-    note_zxid(c, zxid);
     if (xid == COORD_XID_PING) {
+        note_zxid(c, zxid); /* Taken whenever it comes, like the C and Java clients. */
         return;
     }
     struct client_req *head = c->head;
-    switch (head->kind) {
+    if (head == NULL || !head->sent || head->xid != xid) {
+        client_drop(c); /* Out of order: the stream can no longer be trusted. */
+        return;
+    }
+    if (head->kind == REQ_USER) {
+        client_reply_user(c, err, zxid, payload + off, len - off); /* Notes zxid if it decodes. */
+        return;
+    }
+    note_zxid(c, zxid);
+    struct client_req *req = fifo_pop(c);
+    switch (req->kind) {
         case REQ_AUTH:
-            reply_auth(c, err, zxid);
+            reply_auth(c, req, err, zxid);
             break;
-        case REQ_SETWATCHES:
-            req_free(c, fifo_pop(c));
+        case REQ_CLOSE:
+            client_end(c, COORD_CLIENT_CLOSED, COORD_ECONNECTIONLOSS, COORD_KEEPER_CLOSED, req, err,
+                       zxid);
             break;
-        case REQ_CLOSE: {
-            struct client_req *req = fifo_pop(c);
-            client_end(c, COORD_CLIENT_CLOSED, COORD_ECONNECTIONLOSS, COORD_KEEPER_CLOSED, req,
-                       err, zxid);
+        default: /* setWatches: the server's events came before it. */
+            req_free(c, req);
             break;
-        }
-        case REQ_USER:
-            break; /* Handled above. */
     }
 }
 
-/* ---- host events --------------------------------------------------------------------------------------- */
+/* ---- host events --------------------------------------------------------- */
 
 static int client_result(struct coord_client *c)
 {
@@ -1306,8 +1337,7 @@ int coord_client_on_connected(struct coord_client *c, coord_time_ms now_ms)
     return client_result(c);
 }
 
-int coord_client_on_data(struct coord_client *c, coord_time_ms now_ms, const void *data,
-                         size_t len)
+int coord_client_on_data(struct coord_client *c, coord_time_ms now_ms, const void *data, size_t len)
 {
     COORD_ASSERT(c != NULL && c->depth == 0);
     c->now_ms = now_ms;
@@ -1405,9 +1435,10 @@ int coord_client_on_timeout(struct coord_client *c, coord_time_ms now_ms)
     return client_result(c);
 }
 
-/* ---- life cycle ----------------------------------------------------------------------------------------- */
+/* ---- life cycle ---------------------------------------------------------- */
 
-int coord_client_init(struct coord_client *c, const struct coord_client_config *cfg,
+int coord_client_init(struct coord_client *c,
+                      const struct coord_client_config *cfg,
                       const struct coord_client_env *env)
 {
     COORD_ASSERT(c != NULL);

@@ -1463,6 +1463,11 @@ int coord_server_init(struct coord_server *s, const struct coord_config *cfg, ui
      * is known (ZooKeeper restarts every session's timer on load). */
     s->txns_since_snapshot = 0;
     s->now_ms = INT64_MIN;
+    /* Ask for an event at once: the first one brings the clock, which
+     * restarts the timers of restored sessions, so they expire even if no
+     * client ever comes back. */
+    s->wake_ms = 0;
+    s->env.wake_at(s->env.ctx, 0);
     return COORD_OK;
 }
 

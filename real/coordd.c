@@ -42,6 +42,12 @@ static uint64_t random_seed(void)
     return seed ^ (uint64_t)real_wall_ms() ^ ((uint64_t)getpid() << 32);
 }
 
+static void disk_warning(void *arg, const char *msg)
+{
+    (void)arg;
+    REAL_WARN("storage: %s", msg);
+}
+
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -99,6 +105,7 @@ int main(int argc, char **argv)
         REAL_ERROR("%s", err);
         return 1;
     }
+    real_disk_set_warn(&disk, disk_warning, NULL);
     struct coord_storage storage;
     if (real_disk_recover(&disk, &storage, err, sizeof err) != 0) {
         REAL_ERROR("%s", err);

@@ -225,8 +225,12 @@ static void srv_wake_at(void *ctx, coord_time_ms deadline)
     h->server_wake = deadline;
 }
 
-static void server_step(struct harness *h, enum coord_event_type type, uint64_t conn,
-                        const void *data, size_t len, uint64_t token)
+static void server_step(struct harness *h,
+                        enum coord_event_type type,
+                        uint64_t conn,
+                        const void *data,
+                        size_t len,
+                        uint64_t token)
 {
     struct coord_event ev;
     memset(&ev, 0, sizeof ev);
@@ -318,8 +322,8 @@ static void cli_complete(void *ctx, const struct coord_client_result *res)
     for (int32_t i = 0; i < res->acl_count; i++) {
         const struct coord_acl *a = &res->acl[i];
         off += (size_t)snprintf(r->acl + off, sizeof r->acl - off, "%d:%.*s:%.*s,", a->perms,
-                                (int)a->ident.scheme.len, a->ident.scheme.ptr,
-                                (int)a->ident.id.len, a->ident.id.ptr);
+                                (int)a->ident.scheme.len, a->ident.scheme.ptr, (int)a->ident.id.len,
+                                a->ident.id.ptr);
     }
     r->result_count = res->result_count;
     for (uint32_t i = 0; i < res->result_count && i < 8; i++) {
@@ -737,8 +741,8 @@ static void test_init_rejects_bad_config(void **state)
     (void)state;
     struct coord_client c;
     struct coord_client_config cfg = default_config();
-    struct coord_client_env env = {NULL, cli_connect, cli_write, cli_close, cli_wake_at, NULL,
-                                   NULL};
+    struct coord_client_env env = {NULL,        cli_connect, cli_write, cli_close,
+                                   cli_wake_at, NULL,        NULL};
     cfg.server_count = 0;
     assert_int_equal(coord_client_init(&c, &cfg, &env), COORD_EBADARGUMENTS);
     coord_client_close(&c);
@@ -1544,7 +1548,8 @@ static void test_requests_in_flight_fail_and_queued_ones_wait_for_reconnect(void
     h_free(h);
 }
 
-/* ---- auth ------------------------------------------------------------------------------------- */
+/* ---- auth -------------------------------------------------------------------------------------
+ */
 
 static void test_auth_is_resent_first_on_reconnect(void **state)
 {
@@ -1592,8 +1597,7 @@ static void test_auth_is_resent_first_on_reconnect(void **state)
     assert_int_equal(auths, 1);
     /* Another client without the credential is refused. */
     struct hclient *other = hc_connected(h);
-    assert_int_equal(call(other, op_path(COORD_OP_GETDATA, "/secret", false))->err,
-                     COORD_ENOAUTH);
+    assert_int_equal(call(other, op_path(COORD_OP_GETDATA, "/secret", false))->err, COORD_ENOAUTH);
     h_free(h);
 }
 
@@ -1652,7 +1656,8 @@ static void test_rejected_auth_ends_the_client(void **state)
     h_free(h);
 }
 
-/* ---- bad bytes from the server ----------------------------------------------------------------- */
+/* ---- bad bytes from the server -----------------------------------------------------------------
+ */
 
 /* Replace what the server sent with `bytes` and feed them to the client. */
 static void inject(struct hclient *hc, const void *bytes, size_t len)
@@ -1661,8 +1666,12 @@ static void inject(struct hclient *hc, const void *bytes, size_t len)
     coord_client_on_data(&hc->c, hc->h->now, bytes, len);
 }
 
-static size_t reply_frame(uint8_t *out, int32_t xid, int64_t zxid, int32_t err,
-                          const void *body, size_t body_len)
+static size_t reply_frame(uint8_t *out,
+                          int32_t xid,
+                          int64_t zxid,
+                          int32_t err,
+                          const void *body,
+                          size_t body_len)
 {
     coord_store_be32(out, (uint32_t)(16 + body_len));
     coord_store_be32(out + 4, (uint32_t)xid);
@@ -1796,8 +1805,8 @@ static void test_malformed_frames_drop_the_connection(void **state)
         last = sent_frame(hc, conn, k, &len);
     }
     xid = frame_xid(last);
-    uint8_t multi[] = {0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 3, '/', 'q', '1',
-                       0xff, 0xff, 0xff, 0xff, 1, 0xff, 0xff, 0xff, 0xff};
+    uint8_t multi[] = {0,   0,   0,   1,    0,    0,    0,    0, 0,    0,    0,    0,   3,
+                       '/', 'q', '1', 0xff, 0xff, 0xff, 0xff, 1, 0xff, 0xff, 0xff, 0xff};
     inject(hc, frame, reply_frame(frame, xid, 9, 0, multi, sizeof multi));
     assert_int_equal(hc->close_count, ++closes);
     assert_int_equal(hc->recs[hc->rec_count - 1].err, COORD_ECONNECTIONLOSS);
@@ -1875,7 +1884,8 @@ static void test_random_bytes_never_crash_the_client(void **state)
     h_free(h);
 }
 
-/* ---- allocation failure ------------------------------------------------------------------------ */
+/* ---- allocation failure ------------------------------------------------------------------------
+ */
 
 static long alloc_budget = -1; /* Allocations left before failing; -1 = unlimited. */
 

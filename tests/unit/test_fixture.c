@@ -63,8 +63,11 @@ static void wake_at(struct cluster *c, unsigned node, coord_time_ms deadline)
     env->wake_at(env->ctx, deadline);
 }
 
-static void expect_fired(struct cluster *c, enum cluster_event_kind kind, unsigned node,
-                         unsigned from, int64_t at_ms)
+static void expect_fired(struct cluster *c,
+                         enum cluster_event_kind kind,
+                         unsigned node,
+                         unsigned from,
+                         int64_t at_ms)
 {
     assert_true(cluster_step(c));
     assert_int_equal(c->last.kind, kind);
@@ -73,7 +76,10 @@ static void expect_fired(struct cluster *c, enum cluster_event_kind kind, unsign
     assert_int_equal(c->last.at_ms, at_ms);
 }
 
-static void expect_message(struct cluster *c, unsigned from, unsigned to, int64_t at_ms,
+static void expect_message(struct cluster *c,
+                           unsigned from,
+                           unsigned to,
+                           int64_t at_ms,
                            const char *text)
 {
     expect_fired(c, CLUSTER_EV_PEER_MESSAGE, to, from, at_ms);
@@ -81,7 +87,7 @@ static void expect_message(struct cluster *c, unsigned from, unsigned to, int64_
     assert_memory_equal(c->last.head, text, strlen(text));
 }
 
-/* ---- order --------------------------------------------------------------------------------- */
+/* ---- order ----------------------------------------------------------------------------------- */
 
 static void test_boot_ticks_then_peer_ups_in_node_order(void **state)
 {
@@ -126,7 +132,7 @@ static void test_wake_at_replaces_the_previous_deadline(void **state)
     assert_false(cluster_step(c));
 }
 
-/* ---- clocks --------------------------------------------------------------------------------- */
+/* ---- clocks ---------------------------------------------------------------------------------- */
 
 static void test_fast_clock_fires_timer_early_in_global_time(void **state)
 {
@@ -172,7 +178,7 @@ static void test_clock_jumps_move_a_pending_timer(void **state)
     assert_int_equal(c->last.node_ms, 6000);
 }
 
-/* ---- the network between servers -------------------------------------------------------------- */
+/* ---- the network between servers ------------------------------------------------------------- */
 
 static void test_link_delay_never_reorders(void **state)
 {
@@ -363,7 +369,7 @@ static void test_crash_drops_the_nodes_events_and_its_links(void **state)
     assert_false(cluster_step(c));
 }
 
-/* ---- disks ------------------------------------------------------------------------------------ */
+/* ---- disks ----------------------------------------------------------------------------------- */
 
 static void append_raw(struct cluster *c, unsigned node, uint64_t token)
 {
@@ -460,6 +466,76 @@ static void test_crash_loses_unsynced_tail_keeps_synced_prefix(void **state)
     assert_int_equal(rec->b, 3);
 }
 
+static void append_txn(struct cluster *c, unsigned node, coord_zxid zxid)
+{
+    struct coord_txn txn;
+    memset(&txn, 0, sizeof txn);
+    txn.type = COORD_OP_ERROR;
+    txn.err = COORD_ENONODE;
+    txn.zxid = zxid;
+    struct coord_buf b;
+    coord_buf_init(&b);
+    coord_txn_encode(&txn, &b);
+    struct coord_env *env = &c->nodes[node].env;
+    env->log_append(env->ctx, b.data, b.len, (uint64_t)zxid);
+    coord_buf_free(&b);
+}
+
+static void test_log_truncate_drops_records_after_the_zxid(void **state)
+{
+    struct cluster *c = *state;
+    drain_now(c);
+    for (coord_zxid z = 1; z <= 5; z++) {
+        append_txn(c, 0, z);
+    }
+    struct cluster_disk *d = &c->nodes[0].disk;
+    assert_int_equal(d->log[4].zxid, 5);
+    struct coord_env *env = &c->nodes[0].env;
+    env->log_truncate(env->ctx, 3);
+    assert_int_equal(d->log_count, 3);
+    assert_int_equal(d->log[2].zxid, 3);
+    assert_int_equal(d->truncates, 1);
+}
+
+static void test_meta_record_is_durable_only_once_synced(void **state)
+{
+    struct cluster *c = *state;
+    drain_now(c);
+    cluster_set_sync_manual(c, 0, true);
+    struct coord_env *env = &c->nodes[0].env;
+    env->meta_write(env->ctx, "epoch=1", 7, 1);
+    cluster_sync(c, 0);
+    expect_fired(c, CLUSTER_EV_SYNC, 0, 0, 0);
+    assert_int_equal(c->last.token, 1);
+    env->meta_write(env->ctx, "epoch=2", 7, 2);
+    struct cluster_disk *d = &c->nodes[0].disk;
+    assert_memory_equal(d->meta, "epoch=1", 7);
+    cluster_crash(c, 0); /* The second write never synced. */
+    assert_int_equal(d->meta_len, 7);
+    assert_memory_equal(d->meta, "epoch=1", 7);
+    assert_false(d->meta_pending_set);
+    assert_int_equal(d->last_token, 1);
+}
+
+static void test_client_cut_loses_bytes_in_flight_both_ways(void **state)
+{
+    struct cluster *c = *state;
+    struct cluster_client *cl = cluster_client_new(c);
+    assert_int_equal(cluster_client_connect(c, cl, 0, 30000, 0, NULL), COORD_OK);
+    struct coord_op op = cluster_op_create("/never", NULL, 0);
+    cluster_client_send(c, cl, CLUSTER_XID_NEXT, &op);
+    cluster_client_cut(c, cl);
+    assert_int_equal(cl->state, CLUSTER_CLIENT_CLOSED);
+    assert_false(cl->closed_by_server);
+    assert_int_equal(cl->lost, 1);
+    expect_fired(c, CLUSTER_EV_CONN_CLOSED, 0, 0, c->now_ms);
+    cluster_run_for(c, 100);
+    assert_null(coord_tree_get(&c->nodes[0].server.tree, "/never", 6));
+    /* The session outlives its connection. */
+    assert_int_equal(coord_sessions_count(&c->nodes[0].server.sessions), 1);
+    assert_int_equal(cluster_client_reconnect(c, cl, 0), COORD_OK);
+}
+
 static void test_client_to_a_crashed_node_is_refused(void **state)
 {
     struct cluster *c = *state;
@@ -510,17 +586,21 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cut_keeping_a_prefix_delivers_it_before_peer_down,
                                         setup3, teardown),
         cmocka_unit_test_setup_teardown(test_partition_cuts_only_across_groups, setup3, teardown),
-        cmocka_unit_test_setup_teardown(test_block_drops_one_direction_silently, setup3,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_block_drops_one_direction_silently, setup3, teardown),
         cmocka_unit_test_setup_teardown(test_crash_drops_the_nodes_events_and_its_links, setup3,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_appends_during_a_sync_share_the_next_sync, setup1,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_manual_sync_waits_for_the_test, setup1, teardown),
-        cmocka_unit_test_setup_teardown(test_crash_loses_unsynced_tail_keeps_synced_prefix,
-                                        setup1, teardown),
-        cmocka_unit_test_setup_teardown(test_client_to_a_crashed_node_is_refused, setup1,
+        cmocka_unit_test_setup_teardown(test_crash_loses_unsynced_tail_keeps_synced_prefix, setup1,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_log_truncate_drops_records_after_the_zxid, setup1,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_meta_record_is_durable_only_once_synced, setup1,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_client_cut_loses_bytes_in_flight_both_ways, setup1,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_client_to_a_crashed_node_is_refused, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_invariant_hook_runs_after_every_step, setup1,
                                         teardown),
     };

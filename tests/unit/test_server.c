@@ -121,7 +121,7 @@ static void test_requests_pipelined_before_the_handshake_are_served_after_it(voi
     assert_int_equal(r.stat.ephemeral_owner, cl->session_id);
 }
 
-/* ---- writes and their Stat --------------------------------------------------------------------- */
+/* ---- writes and their Stat ------------------------------------------------------------------- */
 
 static void test_create_get_set_delete_round_trip_with_exact_stat(void **state)
 {
@@ -203,8 +203,8 @@ static void test_sequential_names_count_child_creations(void **state)
     assert_int_equal(cluster_create(c, cl, "/q", NULL, 0, NULL), COORD_OK);
     const char *expect[] = {"/q/s-0000000000", "/q/s-0000000001", "/q/s-0000000002"};
     for (int i = 0; i < 3; i++) {
-        assert_int_equal(
-            cluster_create(c, cl, "/q/s-", NULL, COORD_MODE_PERSISTENT_SEQUENTIAL, &r), COORD_OK);
+        assert_int_equal(cluster_create(c, cl, "/q/s-", NULL, COORD_MODE_PERSISTENT_SEQUENTIAL, &r),
+                         COORD_OK);
         assert_string_equal(r.path, expect[i]);
     }
     assert_int_equal(cluster_delete(c, cl, "/q/s-0000000001", -1, NULL), COORD_OK);
@@ -385,7 +385,7 @@ static void test_close_session_whose_connection_drops_is_still_a_close(void **st
     cluster_set_sync_delay(c, 0, 5);
     struct coord_op op = cluster_op(COORD_OP_CLOSESESSION, NULL);
     cluster_client_send(c, cl, CLUSTER_XID_NEXT, &op);
-    cluster_run_for(c, 1);      /* The request is logged... */
+    cluster_run_for(c, 1);       /* The request is logged... */
     cluster_client_close(c, cl); /* ...and the client hangs up before it is synced. */
     cluster_run_for(c, 1);
     assert_int_equal(c->last.kind, CLUSTER_EV_CONN_CLOSED);
@@ -524,14 +524,13 @@ static void test_client_ahead_of_the_server_is_closed_without_reply(void **state
     struct cluster *c = *state;
     struct cluster_client *cl = cluster_client_new(c);
     cl->last_zxid = 1000;
-    assert_int_equal(cluster_client_connect(c, cl, 0, TIMEOUT_MS, 0, NULL),
-                     COORD_ECONNECTIONLOSS);
+    assert_int_equal(cluster_client_connect(c, cl, 0, TIMEOUT_MS, 0, NULL), COORD_ECONNECTIONLOSS);
     assert_int_equal(cl->handshake_len, 0);
     assert_true(cl->closed_by_server);
     assert_int_equal(coord_sessions_count(&c->nodes[0].server.sessions), 0);
 }
 
-/* ---- watches ---------------------------------------------------------------------------------- */
+/* ---- watches --------------------------------------------------------------------------------- */
 
 static void test_data_watch_fires_node_data_changed_once(void **state)
 {
@@ -688,8 +687,7 @@ static void test_remove_watches_without_a_watch_is_nowatcher(void **state)
     struct cluster_client *w = connect_client(c, TIMEOUT_MS);
     struct cluster_client *cl = connect_client(c, TIMEOUT_MS);
     assert_int_equal(cluster_create(c, cl, "/w", NULL, 0, NULL), COORD_OK);
-    assert_int_equal(cluster_remove_watches(c, w, "/w", COORD_WATCHER_ANY, NULL),
-                     COORD_ENOWATCHER);
+    assert_int_equal(cluster_remove_watches(c, w, "/w", COORD_WATCHER_ANY, NULL), COORD_ENOWATCHER);
     assert_int_equal(cluster_get(c, w, "/w", true, NULL), COORD_OK);
     assert_int_equal(cluster_remove_watches(c, w, "/w", COORD_WATCHER_CHILDREN, NULL),
                      COORD_ENOWATCHER);
@@ -717,7 +715,7 @@ static void test_watches_go_away_with_their_connection(void **state)
     assert_int_equal(w->note_count, 0);
 }
 
-/* ---- multi -------------------------------------------------------------------------------------- */
+/* ---- multi ----------------------------------------------------------------------------------- */
 
 static void test_multi_is_all_or_nothing_over_the_wire(void **state)
 {
@@ -781,7 +779,7 @@ static void test_multi_read_answers_each_op_on_its_own(void **state)
     assert_int_equal(r.results[2].err, COORD_ENONODE);
 }
 
-/* ---- ordering and group commit ---------------------------------------------------------------- */
+/* ---- ordering and group commit --------------------------------------------------------------- */
 
 static void test_pipelined_reads_see_the_writes_before_them_in_order(void **state)
 {
@@ -890,7 +888,7 @@ static void test_reads_beyond_the_queue_limit_wait_and_keep_their_order(void **s
     assert_int_equal(cl->replies[want - 1].data_len, 1);
 }
 
-/* ---- malformed input --------------------------------------------------------------------------- */
+/* ---- malformed input ------------------------------------------------------------------------- */
 
 static void put_be32(uint8_t *p, uint32_t v)
 {
@@ -901,8 +899,13 @@ static void put_be32(uint8_t *p, uint32_t v)
 }
 
 /* A frame of a RequestHeader plus `body`. */
-static void send_frame(struct cluster *c, struct cluster_client *cl, int32_t xid, int32_t type,
-                       const uint8_t *body, size_t len, bool expect_reply)
+static void send_frame(struct cluster *c,
+                       struct cluster_client *cl,
+                       int32_t xid,
+                       int32_t type,
+                       const uint8_t *body,
+                       size_t len,
+                       bool expect_reply)
 {
     uint8_t buf[64];
     assert_true(len + 12 <= sizeof buf);
@@ -1019,7 +1022,7 @@ static void test_sync_echoes_its_path_even_when_missing(void **state)
     assert_int_equal(r.zxid, 1);
 }
 
-/* ---- auth and ACLs ------------------------------------------------------------------------------- */
+/* ---- auth and ACLs --------------------------------------------------------------------------- */
 
 static void test_digest_acl_needs_add_auth(void **state)
 {
@@ -1146,7 +1149,7 @@ static void test_get_ephemerals_all_children_number_and_who_am_i(void **state)
     assert_string_equal(r.strings[3], "bob");
 }
 
-/* ---- crash and recovery ------------------------------------------------------------------------ */
+/* ---- crash and recovery ---------------------------------------------------------------------- */
 
 static void test_acknowledged_writes_survive_crash_and_restart(void **state)
 {

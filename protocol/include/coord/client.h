@@ -73,7 +73,7 @@
 #define COORD_KEEPER_CLOSED 7
 #define COORD_KEEPER_EXPIRED (-112)
 
-#define COORD_CLIENT_AUTH_MAX 16                /* Credentials kept for re-sending. */
+#define COORD_CLIENT_AUTH_MAX 16                   /* Credentials kept for re-sending. */
 #define COORD_CLIENT_SETWATCHES_BATCH (128 * 1024) /* Bytes of paths per setWatches. */
 
 /* The C client's numbers where it has them (zk-wire §12.3). */
@@ -81,7 +81,7 @@ enum coord_client_state {
     COORD_CLIENT_CONNECTING = 1,  /* Waiting for a TCP connection (or to retry). */
     COORD_CLIENT_ASSOCIATING = 2, /* ConnectRequest sent, ConnectResponse awaited. */
     COORD_CLIENT_CONNECTED = 3,
-    COORD_CLIENT_CLOSED = 7,      /* closeSession answered, or coord_client_close. */
+    COORD_CLIENT_CLOSED = 7, /* closeSession answered, or coord_client_close. */
     COORD_CLIENT_EXPIRED = -112,
     COORD_CLIENT_AUTH_FAILED = -113,
 };
@@ -106,22 +106,22 @@ struct coord_client_config
 struct coord_client_result
 {
     uint64_t tag;
-    int32_t type;            /* The request's opcode (COORD_OP_AUTH, COORD_OP_CLOSESESSION too). */
-    int err;                 /* COORD_OK or a ZooKeeper error code. */
-    coord_zxid zxid;         /* The reply header's zxid. */
-    const uint8_t *body;     /* The raw reply record after the header. */
+    int32_t type;        /* The request's opcode (COORD_OP_AUTH, COORD_OP_CLOSESESSION too). */
+    int err;             /* COORD_OK or a ZooKeeper error code. */
+    coord_zxid zxid;     /* The reply header's zxid. */
+    const uint8_t *body; /* The raw reply record after the header. */
     size_t body_len;
     bool has_stat;
-    struct coord_stat stat;  /* create2/container/ttl, exists, getData, setData, getACL, setACL,
-                                getChildren2 */
-    struct coord_str path;   /* create*: the created path; sync: the echoed path */
-    const uint8_t *data;     /* getData; data_len -1 = null (not the same as empty) */
+    struct coord_stat stat; /* create2/container/ttl, exists, getData, setData, getACL, setACL,
+                               getChildren2 */
+    struct coord_str path;  /* create*: the created path; sync: the echoed path */
+    const uint8_t *data;    /* getData; data_len -1 = null (not the same as empty) */
     int32_t data_len;
-    struct coord_strvec children;     /* getChildren(2): names; getEphemerals: paths */
-    const struct coord_acl *acl;      /* getACL */
+    struct coord_strvec children; /* getChildren(2): names; getEphemerals: paths */
+    const struct coord_acl *acl;  /* getACL */
     int32_t acl_count;
-    struct coord_strvec idents;       /* whoAmI: scheme, user, scheme, user... */
-    int32_t number;                   /* getAllChildrenNumber */
+    struct coord_strvec idents;               /* whoAmI: scheme, user, scheme, user... */
+    int32_t number;                           /* getAllChildrenNumber */
     const struct coord_multi_result *results; /* multi, multiRead: one per op */
     uint32_t result_count;
 };
@@ -147,7 +147,7 @@ struct coord_client_env
     void (*watch)(void *ctx, const struct coord_watcher_event *ev);
 };
 
-struct client_req;  /* Opaque: see client.c. */
+struct client_req; /* Opaque: see client.c. */
 struct client_auth;
 
 /* Caller-allocated. The fields are readable (state, session_id, timeout_ms,
@@ -170,7 +170,7 @@ struct coord_client
     coord_time_ms retry_ms;   /* When to connect again, while !conn_open. */
     coord_time_ms last_send_ms;
     coord_time_ms last_recv_ms;
-    coord_time_ms wake_ms;    /* The deadline last given to wake_at. */
+    coord_time_ms wake_ms; /* The deadline last given to wake_at. */
     coord_session_id session_id;
     uint8_t passwd[COORD_WIRE_PASSWD_LEN];
     int32_t timeout_ms; /* Negotiated; 0 before the first session. */
@@ -180,8 +180,8 @@ struct coord_client
     struct client_req *head;   /* Oldest request, sent ones first. */
     struct client_req *unsent; /* First request not sent yet, or NULL. */
     struct client_req *tail;
-    uint32_t pending_count;    /* User requests in the FIFO (closeSession excluded). */
-    uint32_t watch_reserved;   /* Requests in the FIFO that may add a watch. */
+    uint32_t pending_count;  /* User requests in the FIFO (closeSession excluded). */
+    uint32_t watch_reserved; /* Requests in the FIFO that may add a watch. */
     struct client_auth *auths[COORD_CLIENT_AUTH_MAX];
     uint32_t auth_count;
     struct coord_strmap watches; /* path -> struct client_watch */
@@ -195,7 +195,8 @@ struct coord_client
 /* Set up a client; nothing happens until coord_client_start. `cfg` and `env`
  * are copied. COORD_OK, or COORD_EBADARGUMENTS (no server, a negative
  * timeout or delay, a missing host method). */
-int coord_client_init(struct coord_client *c, const struct coord_client_config *cfg,
+int coord_client_init(struct coord_client *c,
+                      const struct coord_client_config *cfg,
                       const struct coord_client_env *env);
 /* Free everything. Requests still pending complete with COORD_ECONNECTIONLOSS
  * first (so their tags can be released) and an open connection is closed.
@@ -216,14 +217,20 @@ void coord_client_start(struct coord_client *c, coord_time_ms now_ms);
  * reached, or a watch asked for with watch_max paths watched);
  * COORD_ESESSIONEXPIRED (EXPIRED or CLOSED, or closeSession already asked
  * for); COORD_EAUTHFAILED (AUTH_FAILED); COORD_ENOMEM. */
-int coord_client_submit(struct coord_client *c, const struct coord_op *op, uint64_t tag,
+int coord_client_submit(struct coord_client *c,
+                        const struct coord_op *op,
+                        uint64_t tag,
                         coord_time_ms now_ms);
 /* A multi (COORD_OP_MULTI: create*, delete, setData, check) or multiRead
  * (COORD_OP_MULTIREAD: getChildren, getData) of count <= COORD_MULTI_MAX ops.
  * A successful reply must hold exactly one result per op, else the
  * connection is dropped. Errors as coord_client_submit. */
-int coord_client_submit_multi(struct coord_client *c, int32_t type, const struct coord_op *ops,
-                              uint32_t count, uint64_t tag, coord_time_ms now_ms);
+int coord_client_submit_multi(struct coord_client *c,
+                              int32_t type,
+                              const struct coord_op *ops,
+                              uint32_t count,
+                              uint64_t tag,
+                              coord_time_ms now_ms);
 /* Add a credential (e.g. "digest", "user:password"), kept and re-sent on every
  * reconnect. It is sent now when connected, else after the next handshake;
  * its completion (type COORD_OP_AUTH) comes with the first reply to it. A
@@ -231,8 +238,12 @@ int coord_client_submit_multi(struct coord_client *c, int32_t type, const struct
  * already kept (and not awaiting its completion) is reused, not stored
  * twice. Errors as coord_client_submit, and
  * COORD_EFULL past COORD_CLIENT_AUTH_MAX credentials. */
-int coord_client_submit_auth(struct coord_client *c, struct coord_str scheme, const uint8_t *cred,
-                             size_t cred_len, uint64_t tag, coord_time_ms now_ms);
+int coord_client_submit_auth(struct coord_client *c,
+                             struct coord_str scheme,
+                             const uint8_t *cred,
+                             size_t cred_len,
+                             uint64_t tag,
+                             coord_time_ms now_ms);
 /* Close the session: closeSession is queued behind the requests already
  * submitted; its completion (type COORD_OP_CLOSESESSION) comes when the reply
  * does, and the client is then CLOSED (watcher: KeeperState Closed). Later
@@ -243,7 +254,9 @@ int coord_client_submit_close(struct coord_client *c, uint64_t tag, coord_time_m
  * (the client then dropped the connection and will try again). Events for a
  * connection the client did not ask for are ignored. */
 int coord_client_on_connected(struct coord_client *c, coord_time_ms now_ms);
-int coord_client_on_data(struct coord_client *c, coord_time_ms now_ms, const void *data,
+int coord_client_on_data(struct coord_client *c,
+                         coord_time_ms now_ms,
+                         const void *data,
                          size_t len);
 int coord_client_on_closed(struct coord_client *c, coord_time_ms now_ms);
 int coord_client_on_timeout(struct coord_client *c, coord_time_ms now_ms);

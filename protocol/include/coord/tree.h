@@ -52,7 +52,9 @@ struct tree_acl;  /* An interned ACL list. */
 
 struct coord_tree
 {
-    /* Path -> node, open addressing; each node caches its path hash. */
+    /* Path -> node, open addressing. One allocation: cap node pointers, then
+     * cap uint32_t path hashes (0 = empty), so probes read a node only when
+     * its hash matches. */
     struct tree_node **slots;
     size_t cap;
     size_t count; /* Number of nodes, including / and the /zookeeper nodes. */

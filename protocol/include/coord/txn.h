@@ -70,26 +70,26 @@ enum coord_create_mode {
  * point into the frame). Fields not used by an op are zero. */
 struct coord_op
 {
-    int32_t type;           /* enum coord_opcode */
+    int32_t type; /* enum coord_opcode */
     struct coord_str path;
     const uint8_t *data;
-    int32_t data_len;       /* -1 = null buffer */
+    int32_t data_len; /* -1 = null buffer */
     const struct coord_acl *acl;
-    int32_t acl_count;      /* -1 = null vector */
-    int32_t flags;          /* create: CreateMode */
-    int32_t version;        /* delete, setData, setACL, check: expected version, -1 = any */
-    int64_t ttl;            /* createTTL */
-    bool watch;             /* reads */
-    int32_t mode;           /* addWatch mode; checkWatches/removeWatches watcher type */
+    int32_t acl_count; /* -1 = null vector */
+    int32_t flags;     /* create: CreateMode */
+    int32_t version;   /* delete, setData, setACL, check: expected version, -1 = any */
+    int64_t ttl;       /* createTTL */
+    bool watch;        /* reads */
+    int32_t mode;      /* addWatch mode; checkWatches/removeWatches watcher type */
 };
 
 /* One transaction op, or one sub-op of a multi. Borrowed like coord_op. */
 struct coord_txn_op
 {
-    int32_t type;            /* CREATE (all create kinds), DELETE, SETDATA, SETACL, CHECK, ERROR */
-    struct coord_str path;   /* The final path (sequence suffix included). */
+    int32_t type;          /* CREATE (all create kinds), DELETE, SETDATA, SETACL, CHECK, ERROR */
+    struct coord_str path; /* The final path (sequence suffix included). */
     const uint8_t *data;
-    int32_t data_len;        /* -1 = null */
+    int32_t data_len; /* -1 = null */
     const struct coord_acl *acl;
     int32_t acl_count;
     int64_t owner;           /* CREATE: stored ephemeralOwner (session, container or TTL marker) */
@@ -104,10 +104,10 @@ struct coord_txn
     coord_session_id session; /* The client session (0 for server-made txns). */
     int32_t cxid;             /* The client's xid. */
     coord_zxid zxid;
-    int64_t time_ms;          /* Wall-clock ms decided by the preparer: ctime/mtime. */
-    int32_t type;             /* Op type, MULTI, CREATESESSION, CLOSESESSION or ERROR. */
-    int32_t timeout_ms;       /* CREATESESSION: negotiated timeout. */
-    int32_t err;              /* ERROR: the code of the failed request. */
+    int64_t time_ms;    /* Wall-clock ms decided by the preparer: ctime/mtime. */
+    int32_t type;       /* Op type, MULTI, CREATESESSION, CLOSESESSION or ERROR. */
+    int32_t timeout_ms; /* CREATESESSION: negotiated timeout. */
+    int32_t err;        /* ERROR: the code of the failed request. */
     uint32_t op_count;
     struct coord_txn_op *ops;
 };
@@ -136,8 +136,10 @@ struct coord_op_result
  * same on every replica) in this one transaction, reporting each deletion
  * through the change callback. CREATESESSION changes no node.
  * Returns COORD_OK when applied. */
-int coord_tree_apply(struct coord_tree *t, const struct coord_txn *txn,
-                     struct coord_op_result *results, size_t results_cap);
+int coord_tree_apply(struct coord_tree *t,
+                     const struct coord_txn *txn,
+                     struct coord_op_result *results,
+                     size_t results_cap);
 
 /* ---- encoding ------------------------------------------------------------------ */
 
@@ -161,9 +163,9 @@ struct coord_prep
     struct coord_strmap records; /* path -> struct prep_record */
     struct prep_record *oldest;  /* FIFO by zxid, to forget committed ones. */
     struct prep_record *newest;
-    struct prep_chunk *arena;    /* Owns the strings of the txn being prepared. */
+    struct prep_chunk *arena; /* Owns the strings of the txn being prepared. */
     int32_t data_max_bytes;
-    bool ttl_enabled;            /* zookeeper.extendedTypesEnabled */
+    bool ttl_enabled; /* zookeeper.extendedTypesEnabled */
 };
 
 /* Everything prep needs to know about the caller. */
@@ -184,26 +186,38 @@ void coord_prep_reset(struct coord_prep *p);
 /* Turn a write op (create*, delete, setData, setACL, check) into a transaction
  * with the given zxid and time. On a request error the transaction becomes an
  * ERROR txn carrying the code (ZooKeeper logs failed writes too, using up a
- * zxid) and the code is returned. The txn's strings live in p->scratch until
+ * zxid) and the code is returned. The txn's new strings live in the preparer's arena until
  * the next prep call. Checks are made in ZooKeeper's order (zk-wire §10.2). */
-int coord_prep_op(struct coord_prep *p, const struct coord_tree *t,
-                  const struct coord_caller *caller, const struct coord_op *op, coord_zxid zxid,
-                  int64_t now_ms, struct coord_txn *out);
+int coord_prep_op(struct coord_prep *p,
+                  const struct coord_tree *t,
+                  const struct coord_caller *caller,
+                  const struct coord_op *op,
+                  coord_zxid zxid,
+                  int64_t now_ms,
+                  struct coord_txn *out);
 
 /* The same for a multi of ops[0..count-1]. On the first failing op the whole
  * multi becomes a MULTI of ERROR ops: 0 before the failure, its code at the
  * failure, RUNTIMEINCONSISTENCY after (zk-wire §7); that op's code is
  * returned. `ops_out` must have room for `count` entries. */
-int coord_prep_multi(struct coord_prep *p, const struct coord_tree *t,
-                     const struct coord_caller *caller, const struct coord_op *ops, uint32_t count,
-                     coord_zxid zxid, int64_t now_ms, struct coord_txn_op *ops_out,
+int coord_prep_multi(struct coord_prep *p,
+                     const struct coord_tree *t,
+                     const struct coord_caller *caller,
+                     const struct coord_op *ops,
+                     uint32_t count,
+                     coord_zxid zxid,
+                     int64_t now_ms,
+                     struct coord_txn_op *ops_out,
                      struct coord_txn *out);
 
 /* A closeSession transaction for `session`; later preparations see the
  * session's ephemerals (in the tree or in flight) as deleted.
  * COORD_OK or COORD_ENOMEM. */
-int coord_prep_close_session(struct coord_prep *p, const struct coord_tree *t,
-                             coord_session_id session, coord_zxid zxid, int64_t now_ms,
+int coord_prep_close_session(struct coord_prep *p,
+                             const struct coord_tree *t,
+                             coord_session_id session,
+                             coord_zxid zxid,
+                             int64_t now_ms,
                              struct coord_txn *out);
 
 #endif /* COORD_TXN_H */
