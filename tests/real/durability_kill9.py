@@ -1,8 +1,8 @@
-#!/ usr / bin / python3
+#!/usr/bin/python3
 """kill -9 durability: every write a client saw acknowledged survives SIGKILL.
 
 Runs a pipelined write load (kazoo, 64 requests in flight: creates of new
-nodes and setData on a few counters) against coordd, SIGKILLs the server at a
+nodes and setData on a few counters) against the server, SIGKILLs it at a
 random moment, restarts it on the same data directory, and checks that every
 acknowledged create is there with its exact data and that every counter
 holds at least its last acknowledged version. Writes whose outcome the client
@@ -35,11 +35,10 @@ INFLIGHT = 64
 class Load:
     """A pipelined writer that records what the server acknowledged."""
 
-    def __init__(self, hostport, round_no, rng):
+    def __init__(self, hostport, round_no):
         self.zk = KazooClient(hosts=hostport, timeout=10, connection_retry=None,
                               command_retry=None)
         self.round_no = round_no
-        self.rng = rng
         self.acked_creates = {}     # path -> data
         self.acked_versions = {}    # counter path -> highest acknowledged version
         self.sem = threading.Semaphore(INFLIGHT)
@@ -75,25 +74,30 @@ class Load:
             if not self.sem.acquire(timeout=0.05):
                 continue
             n += 1
-try:
-    if n
-        % 4 == 0 : path = "/k9/c%d" % (n % COUNTERS) self.zk.set_async(path, b "v%d" % n)
-                                          .rawlink(self._done_set(path)) else
-            : path = "/k9/r%d/n%07d" % (self.round_no, n)data =
-                         b "round %d write %d" % (self.round_no, n)self.zk.create_async(path, data)
-                                                     .rawlink(self._done_create(path, data))
-                                                         self.issued +=
-            1 except Exception : self.sem.release() if not self.zk.connected
-            : time.sleep(0.01)
+            try:
+                if n % 4 == 0:
+                    path = "/k9/c%d" % (n % COUNTERS)
+                    self.zk.set_async(path, b"v%d" % n).rawlink(self._done_set(path))
+                else:
+                    path = "/k9/r%d/n%07d" % (self.round_no, n)
+                    data = b"round %d write %d" % (self.round_no, n)
+                    self.zk.create_async(path, data).rawlink(self._done_create(path, data))
+                self.issued += 1
+            except Exception:
+                self.sem.release()
+                if not self.zk.connected:
+                    time.sleep(0.01)
 
-                  def
-                  check(hostport, acked_creates, acked_versions)
-            : zk = KazooClient(hosts = hostport, timeout = 10) zk.start(timeout = 15) missing =
-                [] wrong = []
-        try:
-        for
-            path, data in acked_creates.items() :
-            try : got, _ = zk.get(path)
+
+def check(hostport, acked_creates, acked_versions):
+    zk = KazooClient(hosts=hostport, timeout=10)
+    zk.start(timeout=15)
+    missing = []
+    wrong = []
+    try:
+        for path, data in acked_creates.items():
+            try:
+                got, _ = zk.get(path)
             except NoNodeError:
                 missing.append(path)
                 continue
@@ -121,12 +125,11 @@ def main():
     print("kill -9 durability against %s, %d rounds, seed %d" % (args.server, args.rounds, seed))
     cls = servers.server_class(args.server)
     passed = failed = 0
-    total_acked = 0
     with cls(extra_cfg=["snapCount=2000"]) as srv:  # started by the context manager
         all_creates = {}
         all_versions = {}
         for r in range(args.rounds):
-            load = Load(srv.hostport, r, rng)
+            load = Load(srv.hostport, r)
             t = threading.Thread(target=load.run, daemon=True)
             t.start()
             delay = rng.uniform(0.2, 1.5)
@@ -138,24 +141,26 @@ def main():
                 all_creates.update(load.acked_creates)
                 for p, v in load.acked_versions.items():
                     all_versions[p] = max(v, all_versions.get(p, -1))
-                try : load
-.zk.stop() load.zk.close() except Exception : pass srv.start() missing,
-    wrong = check(srv.hostport, all_creates, all_versions) total_acked +=
-    len(load.acked_creates) ok = not missing and not wrong passed += ok failed +=
-    not ok print(
-            "%s round %2d: killed after %.2f s, %d writes issued, %d creates acknowledged "
-            "(%d checked in all)%s" %
-            ("PASS" if ok else "FAIL",
-             r,
-             delay,
-             load.issued,
-             len(load.acked_creates),
-             len(all_creates),
-             "" if ok else ": missing %s wrong %s" % (missing[:5], wrong[:5]))) sys.stdout.flush()
-            print("reproduce with --seed %d" % seed)
-                print("%d passed, %d failed" % (passed, failed)) return 0 if failed
-    ==
-    0 else 1
+            try:
+                load.zk.stop()
+                load.zk.close()
+            except Exception:
+                pass
+            srv.start()
+            missing, wrong = check(srv.hostport, all_creates, all_versions)
+            ok = not missing and not wrong
+            passed += ok
+            failed += not ok
+            print("%s round %2d: killed after %.2f s, %d writes issued, %d creates acknowledged "
+                  "(%d checked in all)%s" % (
+                      "PASS" if ok else "FAIL", r, delay, load.issued, len(load.acked_creates),
+                      len(all_creates),
+                      "" if ok else ": missing %s wrong %s" % (missing[:5], wrong[:5])))
+            sys.stdout.flush()
+    print("reproduce with --seed %d" % seed)
+    print("%d passed, %d failed" % (passed, failed))
+    return 0 if failed == 0 else 1
 
-    if __name__
-    == "__main__" : sys.exit(main())
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,20 +1,17 @@
-""
-    "Start and stop ZooKeeper-protocol servers on loopback for the integration suite.
+"""Start and stop ZooKeeper-protocol servers on loopback for the integration suite.
 
-    Two kinds of server speak the same client protocol and take the same zoo.cfg keys,
-    so every test runs unchanged against either :
+Two kinds of server speak the same client protocol and take the same zoo.cfg
+keys, so every test runs unchanged against either:
 
-    -ZooKeeperServer
-    : Apache ZooKeeper 3.8 from the Debian `zookeeper` package(java QuorumPeerMain),
-      the reference.- CoorddServer
-    : our own coordd
-      binary(path from $COORDD, else build / debug / real / coordd under the repository root)
-          .
+- ZooKeeperServer: Apache ZooKeeper 3.8 from the Debian `zookeeper` package
+  (java QuorumPeerMain), the reference.
+- CoorddServer: our own coordd binary (path from $COORDD, else
+  build/debug/real/coordd under the repository root).
 
-      Each server lives in its own fresh temporary directory(zoo.cfg, data /, server.log) and
-          listens on a port picked by binding port
-          0 first.Every wait is bounded.Processes are stopped only by the PID this module
-          started(SIGTERM, then SIGKILL after a grace period); nothing is ever killed by name.
+Each server lives in its own fresh temporary directory (zoo.cfg, data/,
+server.log) and listens on a port picked by binding port 0 first. Every wait is
+bounded. Processes are stopped only by the PID this module started (SIGTERM,
+then SIGKILL after a grace period); nothing is ever killed by name.
 
 Cleanup happens however the run ends: the servers are context managers, every
 live server is registered for an atexit hook and for SIGINT/SIGTERM/SIGHUP
@@ -52,8 +49,9 @@ PR_SET_PDEATHSIG = 1
 class ServerError(Exception):
     """A server failed to start, to answer, or to stop."""
 
-#-- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -
-#Process bookkeeping shared by every server kind.
+
+# ---------------------------------------------------------------------------
+# Process bookkeeping shared by every server kind.
 
 _live_lock = threading.Lock()
 _live = set()  # servers with a running process
@@ -98,7 +96,8 @@ def stop_all():
     with _live_lock:
         servers = list(_live)
     for server in servers:
-try : server.kill()
+        try:
+            server.kill()
         except Exception:  # cleanup must go on for the others
             pass
         server.cleanup()
@@ -106,50 +105,61 @@ try : server.kill()
 
 def _die_with_parent():
     """preexec_fn: SIGKILL the child if the thread that forked it dies."""
-    try : libc
-        = ctypes.CDLL(None, use_errno = True)
-              libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) except Exception
-            : pass
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except Exception:
+        pass
 
-                  def
-                  free_port(host = "127.0.0.1")
-            : ""
-              "A port the kernel just handed out for host (bind to 0, then release)."
-              "" with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s
-            : s.bind((host, 0)) return s.getsockname()[1]
 
-#-- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -
-#Four - letter words and a bare handshake, used for readiness.
+def free_port(host="127.0.0.1"):
+    """A port the kernel just handed out for host (bind to 0, then release)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
 
-              def
-              four_letter(host, port, word, timeout = FOUR_LETTER_TIMEOUT_S)
-            : ""
-              "Send a four-letter word on a fresh connection; return the whole reply."
-              "" deadline =
-            time.monotonic() +
-            timeout with socket.create_connection((host, port), timeout = timeout) as s
-            : s.sendall(word.encode("ascii")) chunks = [] while True
-            : left =
-                  deadline - time.monotonic() if left <= 0
-            : raise socket.timeout("no end of reply to %r" % word) s.settimeout(left) data =
-                      s.recv(65536) if not data : break chunks.append(data) return b "".join(chunks)
-                                                      .decode("utf-8", "replace")
 
-                                                          def
-                                                          _recv_exact(sock, n, deadline)
-            : buf = b "" while len(buf) < n : left = deadline - time.monotonic() if left <= 0
-            : raise socket.timeout("short read") sock.settimeout(left) data =
-                                                         sock.recv(n - len(buf)) if not data
-            : raise ConnectionError("closed after %d of %d bytes" % (len(buf), n)) buf +=
-              data return buf
+# ---------------------------------------------------------------------------
+# Four-letter words and a bare handshake, used for readiness.
 
-                  def
-                  handshake_works(host, port, timeout = FOUR_LETTER_TIMEOUT_S)
-            : ""
-              "True if a new session can be opened (and is then closed again)."
-              "" deadline = time.monotonic() + timeout
-        try : with socket
-            .create_connection((host, port), timeout=timeout) as s:
+
+def four_letter(host, port, word, timeout=FOUR_LETTER_TIMEOUT_S):
+    """Send a four-letter word on a fresh connection; return the whole reply."""
+    deadline = time.monotonic() + timeout
+    with socket.create_connection((host, port), timeout=timeout) as s:
+        s.sendall(word.encode("ascii"))
+        chunks = []
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise socket.timeout("no end of reply to %r" % word)
+            s.settimeout(left)
+            data = s.recv(65536)
+            if not data:
+                break
+            chunks.append(data)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def _recv_exact(sock, n, deadline):
+    buf = b""
+    while len(buf) < n:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise socket.timeout("short read")
+        sock.settimeout(left)
+        data = sock.recv(n - len(buf))
+        if not data:
+            raise ConnectionError("closed after %d of %d bytes" % (len(buf), n))
+        buf += data
+    return buf
+
+
+def handshake_works(host, port, timeout=FOUR_LETTER_TIMEOUT_S):
+    """True if a new session can be opened (and is then closed again)."""
+    deadline = time.monotonic() + timeout
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as s:
             body = struct.pack(">iqiqi16sB", 0, 0, 4000, 0, 16, b"\0" * 16, 0)
             s.sendall(struct.pack(">i", len(body)) + body)
             (n,) = struct.unpack(">i", _recv_exact(s, 4, deadline))
@@ -164,7 +174,8 @@ def _die_with_parent():
     except (OSError, struct.error):
         return False
 
-#-- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -
+
+# ---------------------------------------------------------------------------
 
 
 class Server:
@@ -197,7 +208,7 @@ class Server:
         self._log_file = None
         self._cleaned = False
 
-#-- what subclasses provide -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- --
+    # -- what subclasses provide ------------------------------------------
 
     def command(self):
         raise NotImplementedError
@@ -205,7 +216,7 @@ class Server:
     def environment(self):
         return dict(os.environ)
 
-#-- configuration -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- --
+    # -- configuration ------------------------------------------------------
 
     @property
     def hostport(self):
@@ -232,14 +243,15 @@ class Server:
             for line in self.cfg_lines():
                 f.write(line + "\n")
 
-#-- lifecycle -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- --
+    # -- lifecycle ----------------------------------------------------------
 
     def __enter__(self):
         self.start()
         return self
 
     def __exit__(self, *exc):
-try : self.stop()
+        try:
+            self.stop()
         finally:
             self.cleanup()
         return False
@@ -258,40 +270,46 @@ try : self.stop()
             if not keep_port:
                 self.port = free_port(self.host)
             self.write_cfg()
-    try : self
-        ._spawn() self.wait_ready(timeout) return self except ServerError as err
-            : last_error = err exited =
-            self.proc is not None and self.proc.poll() is not None self.kill() if not exited
-            : #a hang is not a port clash : do not retry break raise last_error
+            try:
+                self._spawn()
+                self.wait_ready(timeout)
+                return self
+            except ServerError as err:
+                last_error = err
+                exited = self.proc is not None and self.proc.poll() is not None
+                self.kill()
+                if not exited:  # a hang is not a port clash: do not retry
+                    break
+        raise last_error
 
-                                            def _spawn(self)
-            : argv = self.command() self._log_file =
-                open(self.log_path, "ab") self._log_file
-                    .write(("=== start %s\n" % time.strftime("%H:%M:%S")).encode()) self._log_file
-                    .flush() self.proc =
-                    subprocess.Popen(argv,
-                                     stdin = subprocess.DEVNULL,
-                                     stdout = self._log_file,
-                                     stderr = subprocess.STDOUT,
-                                     cwd = self.base_dir,
-                                     env = self.environment(),
-                                     start_new_session = True,
-                                     #Ctrl - C reaches us,
-                                     and we stop it ourselves preexec_fn = _die_with_parent, )
-                        _register(self)
+    def _spawn(self):
+        argv = self.command()
+        self._log_file = open(self.log_path, "ab")
+        self._log_file.write(("=== start %s\n" % time.strftime("%H:%M:%S")).encode())
+        self._log_file.flush()
+        self.proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            cwd=self.base_dir,
+            env=self.environment(),
+            start_new_session=True,  # Ctrl-C reaches us, and we stop it ourselves
+            preexec_fn=_die_with_parent,
+        )
+        _register(self)
 
-                            def wait_ready(self, timeout = START_TIMEOUT_S)
-            : ""
-              "Wait until ruok answers imok and a session can be opened."
-              "" deadline = time.monotonic() + timeout while True : if not self.running()
-            : raise ServerError("%s exited with %s before serving; log %s:\n%s" %
-                                (self.kind,
-                                 self.proc.returncode if self.proc else None,
-                                 self.log_path,
-                                 self.log_tail()))
-        try:
-            if (four_letter(self.host, self.port, "ruok") == "imok" and
-                handshake_works(self.host, self.port)):
+    def wait_ready(self, timeout=START_TIMEOUT_S):
+        """Wait until ruok answers imok and a session can be opened."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if not self.running():
+                raise ServerError("%s exited with %s before serving; log %s:\n%s" % (
+                    self.kind, self.proc.returncode if self.proc else None,
+                    self.log_path, self.log_tail()))
+            try:
+                if (four_letter(self.host, self.port, "ruok") == "imok"
+                        and handshake_works(self.host, self.port)):
                     return
             except OSError:
                 pass
@@ -301,62 +319,79 @@ try : self.stop()
             time.sleep(0.1)
 
     def _reap(self, timeout):
-                try : self
-                    .proc.wait(timeout = timeout) return True except subprocess
-                        .TimeoutExpired : return False
+        try:
+            self.proc.wait(timeout=timeout)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
 
-                                          def stop(self, timeout = STOP_TIMEOUT_S)
-                        : ""
-                          "SIGTERM the process we started; SIGKILL it if it lingers."
-                          "" if self.proc is None : return None if self.proc.poll() is None:
-                    try : self
-                        .proc
-                            .send_signal(signal.SIGTERM) except ProcessLookupError
-                            : pass if not self._reap(timeout)
-                            : self.proc.kill() self._reap(timeout) return self
-                            ._finish()
+    def stop(self, timeout=STOP_TIMEOUT_S):
+        """SIGTERM the process we started; SIGKILL it if it lingers."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            try:
+                self.proc.send_signal(signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            if not self._reap(timeout):
+                self.proc.kill()
+                self._reap(timeout)
+        return self._finish()
 
-                                  def kill(self)
-                            : ""
-                              "SIGKILL (kill -9) the process we started, as a crash would."
-                              "" if self.proc is None : return None if self.proc.poll() is None:
-                        try : self
-                            .proc.kill() except ProcessLookupError
-                                : pass self._reap(STOP_TIMEOUT_S) return self._finish()
+    def kill(self):
+        """SIGKILL (kill -9) the process we started, as a crash would."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            try:
+                self.proc.kill()
+            except ProcessLookupError:
+                pass
+            self._reap(STOP_TIMEOUT_S)
+        return self._finish()
 
-                                      def _finish(self)
-                                : code = self.proc.returncode self.proc =
-                                None _unregister(self) if self._log_file is not None
-                                : self._log_file.close() self._log_file =
-                                    None return code
+    def _finish(self):
+        code = self.proc.returncode
+        self.proc = None
+        _unregister(self)
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+        return code
 
-                                    def restart(self, kill = False, timeout = START_TIMEOUT_S)
-                                : ""
-                                  "Stop (or kill -9) and start again on the same port and data dir."
-                                  "" if kill : self.kill() else : self.stop() deadline =
-                                        time.monotonic() + timeout while True
-                                : #the old listener may linger a moment after exit
-                            try:
-                                return self.start(timeout = max(1.0, deadline - time.monotonic()))
-                                               except ServerError
-                                    : if time.monotonic() > deadline : raise time
-                                                                           .sleep(0.2)
+    def restart(self, kill=False, timeout=START_TIMEOUT_S):
+        """Stop (or kill -9) and start again on the same port and data dir."""
+        if kill:
+            self.kill()
+        else:
+            self.stop()
+        deadline = time.monotonic() + timeout
+        while True:  # the old listener may linger a moment after exit
+            try:
+                return self.start(timeout=max(1.0, deadline - time.monotonic()))
+            except ServerError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
-                                                                               def cleanup(self)
-                                    : if self.running()
-                                    : self.kill() if self._cleaned : return self._cleaned =
-                                           True if os.environ.get("KEEP_SERVER_DIRS") != "1"
-                                    : shutil.rmtree(self.base_dir, ignore_errors = True)
+    def cleanup(self):
+        if self.running():
+            self.kill()
+        if self._cleaned:
+            return
+        self._cleaned = True
+        if os.environ.get("KEEP_SERVER_DIRS") != "1":
+            shutil.rmtree(self.base_dir, ignore_errors=True)
 
-#-- diagnostics -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- --
+    # -- diagnostics ----------------------------------------------------------
 
-                                          def
-                                      four_letter(self, word, timeout = FOUR_LETTER_TIMEOUT_S)
-                                    : return four_letter(self.host, self.port, word, timeout)
+    def four_letter(self, word, timeout=FOUR_LETTER_TIMEOUT_S):
+        return four_letter(self.host, self.port, word, timeout)
 
-                                          def log_tail(self, lines = 40)
-                                    :
-                                try : with open(self.log_path, "rb") as f:
+    def log_tail(self, lines=40):
+        try:
+            with open(self.log_path, "rb") as f:
                 text = f.read().decode("utf-8", "replace")
         except OSError:
             return ""
@@ -417,7 +452,8 @@ SERVER_KINDS = {"zookeeper": ZooKeeperServer, "coordd": CoorddServer}
 
 
 def server_class(kind):
-                                    try:
-return SERVER_KINDS[kind] except KeyError
-    : raise ValueError("unknown server kind %r (want one of %s)" %
-                       (kind, ", ".join(sorted(SERVER_KINDS))))
+    try:
+        return SERVER_KINDS[kind]
+    except KeyError:
+        raise ValueError("unknown server kind %r (want one of %s)" % (
+            kind, ", ".join(sorted(SERVER_KINDS))))
