@@ -586,7 +586,7 @@ static int config_int64(struct config_ctx *x,
                         int64_t *out)
 {
     char q[80];
-    int64_t v;
+    int64_t v = 0;
     if (!config_parse_i64(e->value, &v)) {
         return config_fail(x, e, "%s is not a number", config_quote(e->value, q, sizeof q));
     }
@@ -604,7 +604,7 @@ static int config_int(struct config_ctx *x,
                       int max,
                       int *out)
 {
-    int64_t v;
+    int64_t v = 0;
     if (config_int64(x, e, min, max, &v) != 0) {
         return -1;
     }
@@ -615,7 +615,7 @@ static int config_int(struct config_ctx *x,
 /* A port number in a value of its own (clientPort, ...). */
 static int config_port(struct config_ctx *x, const struct config_entry *e, uint16_t *out)
 {
-    int v;
+    int v = 0;
     if (config_int(x, e, 0, 65535, &v) != 0) {
         return -1;
     }
@@ -893,7 +893,7 @@ static int key_4lw_whitelist(struct config_ctx *x, const struct config_entry *e)
 
 static int key_snap_count(struct config_ctx *x, const struct config_entry *e)
 {
-    int v;
+    int v = 0;
     if (config_int(x, e, INT32_MIN, INT32_MAX, &v) != 0) {
         return -1;
     }
@@ -923,7 +923,7 @@ static int key_jute_maxbuffer(struct config_ctx *x, const struct config_entry *e
 
 static int key_client_out_max(struct config_ctx *x, const struct config_entry *e)
 {
-    int64_t v;
+    int64_t v = 0;
     if (config_int64(x, e, 0, INT64_MAX, &v) != 0) {
         return -1;
     }
@@ -1174,7 +1174,7 @@ static int config_server_port(struct config_ctx *x,
                               uint16_t *out)
 {
     char q[80];
-    int64_t v;
+    int64_t v = 0;
     if (!config_parse_i64(field, &v)) {
         return config_fail(x, e, "%s %s is not a number", what, config_quote(field, q, sizeof q));
     }
