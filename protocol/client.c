@@ -500,32 +500,33 @@ static void client_end(struct coord_client *c,
     client_session_event(c, keeper);
 }
 
+/* Is a closeSession among the requests sent? */
+static bool fifo_close_sent(const struct coord_client *c)
+{
+    for (const struct client_req *r = c->head; r != c->unsent; r = r->next) {
+        if (r->kind == REQ_CLOSE) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* The connection ended (the host said so, or we closed it). */
 static void client_lost(struct coord_client *c)
 {
     bool was_connected = c->state == COORD_CLIENT_CONNECTED;
+    c->conn_open = false;
+    if (fifo_close_sent(c)) {
+        /* Done all the same; the session, if still there, expires on the server. */
+        client_end(c, COORD_CLIENT_CLOSED, COORD_ECONNECTIONLOSS, COORD_KEEPER_CLOSED, NULL, 0, 0);
+        return;
+    }
     if (!was_connected) {
         c->failed_attempts++;
     }
-    c->conn_open = false;
     c->conn_gen++;
     coord_buf_reset(&c->in);
     struct client_req *lost = fifo_detach_sent(c);
-    bool close_lost = false;
-    for (struct client_req *r = lost; r != NULL; r = r->next) {
-        close_lost = close_lost || r->kind == REQ_CLOSE;
-    }
-    if (close_lost) {
-        /* The session may outlive us on the server; it will expire there. */
-        c->state = COORD_CLIENT_CLOSED;
-        struct client_req *rest = fifo_detach_all(c);
-        watch_clear_all(c);
-        fail_list(c, lost, COORD_ECONNECTIONLOSS);
-        fail_list(c, rest, COORD_ECONNECTIONLOSS);
-        fail_auths(c, COORD_ECONNECTIONLOSS);
-        client_session_event(c, COORD_KEEPER_CLOSED);
-        return;
-    }
     client_next_server(c);
     fail_list(c, lost, COORD_ECONNECTIONLOSS);
     if (was_connected) {

@@ -606,6 +606,8 @@ static int ctl_call(struct ctl *ctl, const struct coord_op *op, struct ctl_resul
     if (rr != RUN_DONE) {
         res->done = true;
         res->err = COORD_ECONNECTIONLOSS;
+        fprintf(stderr, "coordctl: %s: cannot reach any server\n",
+                op->path.ptr != NULL ? op->path.ptr : "whoami");
         return EXIT_CONN;
     }
     return 0;
@@ -626,12 +628,7 @@ static int report(const char *path, int err)
 static int call_report(struct ctl *ctl, const struct coord_op *op, struct ctl_result *res)
 {
     int rc = ctl_call(ctl, op, res);
-    if (rc == EXIT_CONN) {
-        fprintf(stderr, "coordctl: %.*s: cannot reach any server\n", (int)op->path.len,
-                op->path.ptr);
-        return rc;
-    }
-    return report(op->path.ptr, res->err);
+    return rc != 0 ? rc : report(op->path.ptr, res->err);
 }
 
 static void print_events(struct ctl *ctl)
@@ -712,15 +709,19 @@ static bool parse_long(const char *s, long long min, long long max, long long *o
     return true;
 }
 
+static bool usage_brief; /* Interactive: no full usage text after each mistake. */
+
 static int usage_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("coordctl: ", stderr);
+    fputs(usage_brief ? "coordctl: usage: " : "coordctl: ", stderr);
     vfprintf(stderr, fmt, ap);
     fputs("\n", stderr);
     va_end(ap);
-    fputs(usage_text, stderr);
+    if (!usage_brief) {
+        fputs(usage_text, stderr);
+    }
     return EXIT_USAGE;
 }
 
@@ -890,6 +891,10 @@ static int cmd_get(struct ctl *ctl, int argc, char **argv)
     int rc = call_report(ctl, &op, &res);
     if (rc == 0 && res.data_len > 0) {
         fwrite(res.data, 1, (size_t)res.data_len, stdout);
+        /* Raw for scripts; readable at the prompt. */
+        if (ctl->interactive && res.data[res.data_len - 1] != '\n') {
+            fputc('\n', stdout);
+        }
     }
     fflush(stdout);
     result_free(&res);
@@ -932,7 +937,9 @@ static int cmd_ls(struct ctl *ctl, int argc, char **argv)
     struct ctl_result res;
     int rc = call_report(ctl, &op, &res);
     if (rc == 0) {
-        qsort(res.items, res.item_count, sizeof *res.items, compare_names);
+        if (res.item_count > 1) {
+            qsort(res.items, res.item_count, sizeof *res.items, compare_names);
+        }
         for (size_t i = 0; i < res.item_count; i++) {
             printf("%s\n", res.items[i]);
         }
@@ -1178,6 +1185,10 @@ static int run_command(struct ctl *ctl, int argc, char **argv)
             fflush(stdout);
             return rc;
         }
+    }
+    if (usage_brief) {
+        fprintf(stderr, "coordctl: unknown command: %s (try help)\n", argv[0]);
+        return EXIT_USAGE;
     }
     return usage_error("unknown command: %s", argv[0]);
 }
@@ -1503,6 +1514,7 @@ int main(int argc, char **argv)
     int status;
     if (i >= argc) {
         ctl.interactive = true;
+        usage_brief = true;
         status = interactive(&ctl);
     } else {
         status = run_command(&ctl, argc - i, argv + i);

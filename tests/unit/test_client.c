@@ -1421,6 +1421,47 @@ static void test_persistent_watches_are_resent_with_setwatches2(void **state)
     h_free(h);
 }
 
+static void test_setwatches_is_split_into_batches_of_128k(void **state)
+{
+    (void)state;
+    struct harness *h = h_new();
+    struct hclient *a = hc_connected(h);
+    struct hclient *b = hc_connected(h);
+    /* 300 exist watches on ~1 KB paths: about 300 KB of paths. */
+    static char path[1100];
+    memset(path, 'x', sizeof path - 1);
+    path[0] = '/';
+    for (int i = 0; i < 300; i++) {
+        snprintf(path + 1000, 100, "%04d", i);
+        assert_int_equal(call(a, op_path(COORD_OP_EXISTS, path, true))->err, COORD_ENONODE);
+    }
+    assert_int_equal(a->c.watches.count, 300);
+    h_break(a);
+    pump(h);
+    assert_int_equal(a->c.state, COORD_CLIENT_CONNECTED);
+    size_t len;
+    size_t batches = 0;
+    for (size_t k = 1; sent_frame(a, 1, k, &len) != NULL; k++) {
+        const uint8_t *p = sent_frame(a, 1, k, &len);
+        assert_int_equal(frame_type(p), COORD_OP_SETWATCHES);
+        assert_true(len <= 8 + 8 + 12 + COORD_CLIENT_SETWATCHES_BATCH);
+        batches++;
+    }
+    assert_int_equal(batches, 3);
+    assert_null(a->c.head); /* Every batch was answered. */
+    /* Each of them is live on the server. */
+    snprintf(path + 1000, 100, "%04d", 0);
+    call(b, op_create(path, "", 0));
+    snprintf(path + 1000, 100, "%04d", 299);
+    call(b, op_create(path, "", 0));
+    assert_int_equal(a->evs[a->ev_count - 2].type, COORD_EV_CREATED);
+    assert_int_equal(a->evs[a->ev_count - 1].type, COORD_EV_CREATED);
+    /* The record keeps a 127-byte prefix of the path. */
+    assert_int_equal(strncmp(a->evs[a->ev_count - 1].path, path, 127), 0);
+    assert_int_equal(a->c.watches.count, 298);
+    h_free(h);
+}
+
 /* ---- sessions ------------------------------------------------------------------------------- */
 
 static void test_session_expiry_is_reported_and_fails_everything(void **state)
@@ -2034,6 +2075,7 @@ int main(void)
         cmocka_unit_test(test_reconnect_keeps_session_and_ephemerals),
         cmocka_unit_test(test_setwatches_on_reconnect_fires_missed_events),
         cmocka_unit_test(test_persistent_watches_are_resent_with_setwatches2),
+        cmocka_unit_test(test_setwatches_is_split_into_batches_of_128k),
         cmocka_unit_test(test_session_expiry_is_reported_and_fails_everything),
         cmocka_unit_test(test_close_session_waits_for_its_reply_then_closed),
         cmocka_unit_test(test_close_session_lost_in_flight_still_ends),

@@ -28,10 +28,13 @@
  * setWatches, then every queued request. It pings (xid -2) once nothing has
  * been sent for a third of the negotiated timeout, and drops the connection
  * once nothing has been received for two thirds of it (the C client's rule),
- * then tries the next server. A connection attempt (TCP connect, then the
- * handshake) gets session_timeout / server_count ms each (the Java client's
- * rule); after a whole round of failed attempts, each further attempt waits
- * retry_delay_ms, scaled by a seeded jitter in [1/2, 1].
+ * then tries the next server. Each phase of a connection attempt (the TCP
+ * connect, then the handshake) gets session_timeout / server_count ms (the
+ * Java client's rule); a failed attempt moves on to the next server at once,
+ * but after a whole round of failures each further attempt first waits
+ * retry_delay_ms, scaled by a seeded jitter in [1/2, 1]. Session events go
+ * to the watcher: SyncConnected (or ConnectedReadOnly) after each handshake,
+ * Disconnected when an established connection ends.
  *
  * Requests and disconnections. A request submitted while not connected is
  * queued and sent after the next handshake. When a connection is lost, every
