@@ -403,6 +403,14 @@ static void conn_readable(struct real_loop *l, struct real_conn *c)
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             return;
         }
+        if (n == 0 && c->closing && !c->in_core) {
+            /* A four-letter-word client that half-closed after its command
+             * (zktop does): stop reading, the answer still goes out. */
+            struct epoll_event ev = {.events = c->want_out ? EPOLLOUT : 0, .data.u64 = c->id};
+            epoll_ctl(l->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+            mark_dirty(l, c);
+            return;
+        }
         if (n <= 0) {
             conn_drop(l, c); /* EOF or reset: the core hears CONN_CLOSED. */
             return;
