@@ -20,7 +20,7 @@ enum conn_state {
     CONN_NEW = 0,   /* Waiting for ConnectRequest (or a four-letter word). */
     CONN_HANDSHAKE, /* createSession is being logged. */
     CONN_ACTIVE,
-    CONN_CLOSING,   /* We closed it: ignore whatever else arrives. */
+    CONN_CLOSING, /* We closed it: ignore whatever else arrives. */
 };
 
 /* One entry of a connection's reply queue: a write waiting for its sync, or
@@ -67,6 +67,7 @@ struct server_pending
 {
     struct server_pending *next;
     coord_zxid zxid;
+    uint64_t token;           /* The storage token of its log append. */
     struct server_conn *conn; /* Where the reply goes; NULL if none (or gone). */
     int32_t xid;
     int32_t type;             /* The request's opcode (create2, multi, connect...); 0 = expiry. */
@@ -74,19 +75,23 @@ struct server_pending
     int32_t timeout_ms;       /* createSession */
     bool has_readonly;        /* createSession: mirror the request's readOnly byte. */
     coord_time_ms started_ms;
-    uint32_t op_count;        /* multi: the request's op types follow the txn bytes. */
+    uint32_t op_count; /* multi: the request's op types follow the txn bytes. */
     size_t txn_len;
-    uint8_t txn[];            /* Encoded txn, then op_count int32 op types. */
+    uint8_t txn[]; /* Encoded txn, then op_count int32 op types. */
 };
 
-#define SERVER_CONN_QUEUE_MAX 10000      /* Requests in flight per connection. */
+#define SERVER_CONN_QUEUE_MAX 10000       /* Requests in flight per connection. */
 #define SERVER_CONN_INBUF_MAX (64u << 20) /* Unparsed bytes per connection. */
-#define SERVER_IDS_MAX 64                /* Auth ids per connection. */
+#define SERVER_IDS_MAX 64                 /* Auth ids per connection. */
 
 /* ---- small helpers -------------------------------------------------------------- */
 
-static void server_trace(struct coord_server *s, enum coord_trace_type type, int64_t a, int64_t b,
-                         int64_t c, const char *text)
+static void server_trace(struct coord_server *s,
+                         enum coord_trace_type type,
+                         int64_t a,
+                         int64_t b,
+                         int64_t c,
+                         const char *text)
 {
     if (s->env.trace == NULL) {
         return;
@@ -175,7 +180,10 @@ static void conn_close(struct coord_server *s, struct server_conn *c, const char
     }
 }
 
-static int conn_add_id(struct server_conn *c, const char *scheme, size_t slen, const char *id,
+static int conn_add_id(struct server_conn *c,
+                       const char *scheme,
+                       size_t slen,
+                       const char *id,
                        size_t ilen)
 {
     for (size_t i = 0; i < c->id_count; i++) {
@@ -232,8 +240,7 @@ static void server_notify(void *arg, uint64_t watcher, int type, const char *pat
     (void)keep;
 }
 
-static void server_tree_changed(void *arg, int type, const char *path, size_t len,
-                                coord_zxid zxid)
+static void server_tree_changed(void *arg, int type, const char *path, size_t len, coord_zxid zxid)
 {
     struct coord_server *s = arg;
     (void)zxid;
@@ -247,15 +254,22 @@ static coord_zxid server_last_zxid(const struct coord_server *s)
     return s->tree.last_zxid;
 }
 
-static void reply_header(struct coord_server *s, struct server_conn *c, int32_t xid,
-                         coord_zxid zxid, int err)
+static void reply_header(struct coord_server *s,
+                         struct server_conn *c,
+                         int32_t xid,
+                         coord_zxid zxid,
+                         int err)
 {
     coord_wire_reply_header_only(&s->out, xid, zxid, coord_err_wire(err));
     conn_send(s, c, &s->out);
 }
 
-static void note_latency(struct coord_server *s, struct server_conn *c, coord_time_ms started,
-                         int32_t xid, int32_t type, coord_zxid zxid)
+static void note_latency(struct coord_server *s,
+                         struct server_conn *c,
+                         coord_time_ms started,
+                         int32_t xid,
+                         int32_t type,
+                         coord_zxid zxid)
 {
     int64_t lat = s->now_ms - started;
     if (lat < 0) {
@@ -339,8 +353,11 @@ static void put_acl_masked(struct coord_buf *b, const struct coord_acl *acl, siz
 
 /* A read op's body, or an error code. Sets watches when asked. Used for
  * single reads and for the ops of a multiRead (which ignore watch flags). */
-static int read_body(struct coord_server *s, struct server_conn *c, const struct coord_op *op,
-                     bool watches, struct coord_buf *b)
+static int read_body(struct coord_server *s,
+                     struct server_conn *c,
+                     const struct coord_op *op,
+                     bool watches,
+                     struct coord_buf *b)
 {
     const struct tree_node *n = read_node(s, op);
     struct coord_stat st;
@@ -349,8 +366,8 @@ static int read_body(struct coord_server *s, struct server_conn *c, const struct
         case COORD_OP_EXISTS:
             if (watches && op->watch && op->path.ptr != NULL && op->path.len >= 0) {
                 int kind = n != NULL ? COORD_WATCH_DATA : COORD_WATCH_EXIST;
-                rc = coord_watches_add(&s->watches, c->id, op->path.ptr, (size_t)op->path.len,
-                                       kind);
+                rc =
+                    coord_watches_add(&s->watches, c->id, op->path.ptr, (size_t)op->path.len, kind);
                 if (rc != COORD_OK) {
                     return rc;
                 }
@@ -452,7 +469,8 @@ static void do_read(struct coord_server *s, struct server_conn *c, const struct 
     conn_send(s, c, &s->out);
 }
 
-static void do_multi_read(struct coord_server *s, struct server_conn *c,
+static void do_multi_read(struct coord_server *s,
+                          struct server_conn *c,
                           const struct coord_request *req)
 {
     struct coord_buf *b = &s->out;
@@ -475,7 +493,8 @@ static void do_multi_read(struct coord_server *s, struct server_conn *c,
     conn_send(s, c, b);
 }
 
-static void do_get_ephemerals(struct coord_server *s, struct server_conn *c,
+static void do_get_ephemerals(struct coord_server *s,
+                              struct server_conn *c,
                               const struct coord_request *req)
 {
     struct coord_str prefix = req->op.path;
@@ -490,7 +509,8 @@ static void do_get_ephemerals(struct coord_server *s, struct server_conn *c,
     while ((n = coord_tree_next_ephemeral(&s->tree, c->session, &pos)) != NULL) {
         size_t len;
         const char *path = coord_tree_node_path(n, &len);
-        if (all || (len >= (size_t)prefix.len && memcmp(path, prefix.ptr, (size_t)prefix.len) == 0)) {
+        if (all ||
+            (len >= (size_t)prefix.len && memcmp(path, prefix.ptr, (size_t)prefix.len) == 0)) {
             coord_wire_put_str(b, path, len);
             count++;
         }
@@ -500,7 +520,8 @@ static void do_get_ephemerals(struct coord_server *s, struct server_conn *c,
     conn_send(s, c, b);
 }
 
-static void do_who_am_i(struct coord_server *s, struct server_conn *c,
+static void do_who_am_i(struct coord_server *s,
+                        struct server_conn *c,
                         const struct coord_request *req)
 {
     /* ClientInfo {authScheme, user}: the digest user is the part before ':'. */
@@ -525,12 +546,13 @@ static void do_who_am_i(struct coord_server *s, struct server_conn *c,
 
 /* setWatches / setWatches2 on reconnect (zk-wire §10.5): fire what the client
  * missed since relativeZxid, set the rest. The events go before the reply. */
-static int do_set_watches(struct coord_server *s, struct server_conn *c,
+static int do_set_watches(struct coord_server *s,
+                          struct server_conn *c,
                           const struct coord_request *req)
 {
-    static const int kinds[COORD_WATCH_LISTS] = {
-        COORD_WATCH_DATA, COORD_WATCH_EXIST, COORD_WATCH_CHILD, COORD_WATCH_PERSISTENT,
-        COORD_WATCH_PERSISTENT_RECURSIVE};
+    static const int kinds[COORD_WATCH_LISTS] = {COORD_WATCH_DATA, COORD_WATCH_EXIST,
+                                                 COORD_WATCH_CHILD, COORD_WATCH_PERSISTENT,
+                                                 COORD_WATCH_PERSISTENT_RECURSIVE};
     coord_zxid rel = req->relative_zxid;
     for (int list = 0; list < COORD_WATCH_LISTS; list++) {
         struct coord_strvec_iter it;
@@ -548,8 +570,8 @@ static int do_set_watches(struct coord_server *s, struct server_conn *c,
             }
             switch (list) {
                 case COORD_WATCHES_DATA:
-                    fire = n == NULL ? COORD_EV_DELETED
-                                     : (st.mzxid > rel ? COORD_EV_DATA_CHANGED : 0);
+                    fire =
+                        n == NULL ? COORD_EV_DELETED : (st.mzxid > rel ? COORD_EV_DATA_CHANGED : 0);
                     break;
                 case COORD_WATCHES_EXIST:
                     fire = n != NULL ? COORD_EV_CREATED : 0;
@@ -574,7 +596,8 @@ static int do_set_watches(struct coord_server *s, struct server_conn *c,
     return COORD_OK;
 }
 
-/* ---- auth ---------------------------------------------------------------------------------------- */
+/* ---- auth
+ * ---------------------------------------------------------------------------------------- */
 
 static void do_auth(struct coord_server *s, struct server_conn *c, const struct coord_request *req)
 {
@@ -587,8 +610,8 @@ static void do_auth(struct coord_server *s, struct server_conn *c, const struct 
         if (id == NULL) {
             rc = COORD_ENOMEM;
         } else {
-            int32_t n = coord_digest_id((const char *)req->auth_data, (size_t)req->auth_len, id,
-                                        cap);
+            int32_t n =
+                coord_digest_id((const char *)req->auth_data, (size_t)req->auth_len, id, cap);
             if (n > 0) {
                 rc = conn_add_id(c, "digest", 6, id, (size_t)n);
                 const char *super = s->cfg.super_digest;
@@ -609,7 +632,8 @@ static void do_auth(struct coord_server *s, struct server_conn *c, const struct 
     }
 }
 
-/* ---- writes ------------------------------------------------------------------------------------- */
+/* ---- writes -------------------------------------------------------------------------------------
+ */
 
 static void conn_push_slot(struct server_conn *c, struct conn_slot *slot)
 {
@@ -624,8 +648,12 @@ static void conn_push_slot(struct server_conn *c, struct conn_slot *slot)
 }
 
 /* Log a prepared transaction and queue it until its sync. */
-static int submit_txn(struct coord_server *s, struct server_conn *c, const struct coord_txn *txn,
-                      int32_t xid, int32_t type, const struct coord_request *req)
+static int submit_txn(struct coord_server *s,
+                      struct server_conn *c,
+                      const struct coord_txn *txn,
+                      int32_t xid,
+                      int32_t type,
+                      const struct coord_request *req)
 {
     coord_buf_reset(&s->logbuf);
     coord_txn_encode(txn, &s->logbuf);
@@ -674,7 +702,8 @@ static int submit_txn(struct coord_server *s, struct server_conn *c, const struc
     }
     s->next_zxid++;
     s->stats.writes_total++;
-    s->env.log_append(s->env.ctx, s->logbuf.data, s->logbuf.len, (uint64_t)txn->zxid);
+    p->token = ++s->token_seq;
+    s->env.log_append(s->env.ctx, s->logbuf.data, s->logbuf.len, p->token);
     return COORD_OK;
 }
 
@@ -698,7 +727,9 @@ static bool is_write_op(int32_t type)
     }
 }
 
-static int do_write(struct coord_server *s, struct server_conn *c, const struct coord_request *req,
+static int do_write(struct coord_server *s,
+                    struct server_conn *c,
+                    const struct coord_request *req,
                     int decode_err)
 {
     struct coord_authinfo auth = conn_auth(c);
@@ -718,8 +749,7 @@ static int do_write(struct coord_server *s, struct server_conn *c, const struct 
     }
     if (req->type == COORD_OP_CLOSESESSION) {
         coord_sessions_set_closing(&s->sessions, c->session);
-        int rc = coord_prep_close_session(&s->prep, &s->tree, c->session, s->next_zxid, wall,
-                                          &txn);
+        int rc = coord_prep_close_session(&s->prep, &s->tree, c->session, s->next_zxid, wall, &txn);
         if (rc != COORD_OK) {
             return rc;
         }
@@ -727,8 +757,8 @@ static int do_write(struct coord_server *s, struct server_conn *c, const struct 
         return submit_txn(s, c, &txn, req->xid, req->type, req);
     }
     if (req->type == COORD_OP_MULTI) {
-        struct coord_txn_op *ops = coord_calloc(req->op_count == 0 ? 1 : req->op_count,
-                                                sizeof *ops);
+        struct coord_txn_op *ops =
+            coord_calloc(req->op_count == 0 ? 1 : req->op_count, sizeof *ops);
         if (ops == NULL) {
             return COORD_ENOMEM;
         }
@@ -758,9 +788,12 @@ static int do_write(struct coord_server *s, struct server_conn *c, const struct 
 }
 
 /* The reply to a write, from what applying it did. */
-static void reply_write(struct coord_server *s, struct server_conn *c,
-                        const struct server_pending *p, const struct coord_txn *txn,
-                        const struct coord_op_result *results, int apply_rc)
+static void reply_write(struct coord_server *s,
+                        struct server_conn *c,
+                        const struct server_pending *p,
+                        const struct coord_txn *txn,
+                        const struct coord_op_result *results,
+                        int apply_rc)
 {
     struct coord_buf *b = &s->out;
     int err = txn->type == COORD_OP_ERROR ? txn->err : apply_rc;
@@ -834,10 +867,14 @@ static void reply_write(struct coord_server *s, struct server_conn *c,
     conn_send(s, c, b);
 }
 
-/* ---- the connection's request loop ---------------------------------------------------------------- */
+/* ---- the connection's request loop
+ * ---------------------------------------------------------------- */
 
-static int handle_request(struct coord_server *s, struct server_conn *c, const uint8_t *payload,
-                          size_t len, bool from_queue);
+static int handle_request(struct coord_server *s,
+                          struct server_conn *c,
+                          const uint8_t *payload,
+                          size_t len,
+                          bool from_queue);
 
 /* Answer the deferred reads at the head of the queue, up to the next write. */
 static int conn_drain(struct coord_server *s, struct server_conn *c)
@@ -858,8 +895,11 @@ static int conn_drain(struct coord_server *s, struct server_conn *c)
     return COORD_OK;
 }
 
-static void reply_connect(struct coord_server *s, struct server_conn *c, coord_session_id id,
-                          int32_t timeout_ms, bool has_readonly)
+static void reply_connect(struct coord_server *s,
+                          struct server_conn *c,
+                          coord_session_id id,
+                          int32_t timeout_ms,
+                          bool has_readonly)
 {
     struct coord_connect_resp resp;
     memset(&resp, 0, sizeof resp);
@@ -874,7 +914,9 @@ static void reply_connect(struct coord_server *s, struct server_conn *c, coord_s
     conn_send(s, c, &s->out);
 }
 
-static int handle_connect(struct coord_server *s, struct server_conn *c, const uint8_t *payload,
+static int handle_connect(struct coord_server *s,
+                          struct server_conn *c,
+                          const uint8_t *payload,
                           size_t len)
 {
     struct coord_connect_req req;
@@ -947,8 +989,11 @@ static int defer_request(struct server_conn *c, const uint8_t *payload, size_t l
     return COORD_OK;
 }
 
-static int handle_request(struct coord_server *s, struct server_conn *c, const uint8_t *payload,
-                          size_t len, bool from_queue)
+static int handle_request(struct coord_server *s,
+                          struct server_conn *c,
+                          const uint8_t *payload,
+                          size_t len,
+                          bool from_queue)
 {
     if (!from_queue && c->slots != NULL) {
         /* Something earlier is still waiting: keep the order. Writes can be
@@ -1129,7 +1174,8 @@ static int conn_process(struct coord_server *s, struct server_conn *c)
     return rc;
 }
 
-/* ---- applying ---------------------------------------------------------------------------------- */
+/* ---- applying ----------------------------------------------------------------------------------
+ */
 
 static void session_closed(struct coord_server *s, coord_session_id id, bool expired)
 {
@@ -1149,8 +1195,11 @@ static void session_closed(struct coord_server *s, coord_session_id id, bool exp
 
 /* Apply a decoded transaction to the state machine (tree + sessions). Used
  * for recovery too, with no connection to answer. */
-static int state_apply(struct coord_server *s, const struct coord_txn *txn,
-                       struct coord_op_result *results, size_t cap, int *apply_rc)
+static int state_apply(struct coord_server *s,
+                       const struct coord_txn *txn,
+                       struct coord_op_result *results,
+                       size_t cap,
+                       int *apply_rc)
 {
     *apply_rc = coord_tree_apply(&s->tree, txn, results, cap);
     if (*apply_rc == COORD_ENOMEM) {
@@ -1264,7 +1313,7 @@ static int apply_pending(struct coord_server *s, struct server_pending *p)
 
 static int on_synced(struct coord_server *s, uint64_t token)
 {
-    while (s->pending != NULL && (uint64_t)s->pending->zxid <= token) {
+    while (s->pending != NULL && s->pending->token <= token) {
         struct server_pending *p = s->pending;
         s->pending = p->next;
         if (s->pending == NULL) {
@@ -1280,7 +1329,8 @@ static int on_synced(struct coord_server *s, uint64_t token)
     return COORD_OK;
 }
 
-/* ---- sessions ---------------------------------------------------------------------------------- */
+/* ---- sessions ----------------------------------------------------------------------------------
+ */
 
 static int expire_sessions(struct coord_server *s)
 {
@@ -1312,7 +1362,8 @@ static void update_timer(struct coord_server *s)
     }
 }
 
-/* ---- init, recovery, step ----------------------------------------------------------------------- */
+/* ---- init, recovery, step -----------------------------------------------------------------------
+ */
 
 #define SERVER_SNAP_MAGIC 0x43534e50u /* "CSNP" */
 #define SERVER_SNAP_VERSION 1u
@@ -1341,7 +1392,9 @@ static void set_err(char *errmsg, size_t cap, const char *msg)
     errmsg[n] = '\0';
 }
 
-static int server_recover(struct coord_server *s, const struct coord_storage *st, char *errmsg,
+static int server_recover(struct coord_server *s,
+                          const struct coord_storage *st,
+                          char *errmsg,
                           size_t errmsg_len)
 {
     if (st == NULL) {
@@ -1360,8 +1413,8 @@ static int server_recover(struct coord_server *s, const struct coord_storage *st
             rc = coord_sessions_restore(&s->sessions, &r, 0);
         }
         if (rc != COORD_OK) {
-            set_err(errmsg, errmsg_len, rc == COORD_ENOMEM ? "snapshot: out of memory"
-                                                           : "snapshot: corrupt content");
+            set_err(errmsg, errmsg_len,
+                    rc == COORD_ENOMEM ? "snapshot: out of memory" : "snapshot: corrupt content");
             return rc;
         }
     }
@@ -1397,9 +1450,13 @@ static int server_recover(struct coord_server *s, const struct coord_storage *st
     return COORD_OK;
 }
 
-int coord_server_init(struct coord_server *s, const struct coord_config *cfg, uint64_t seed,
-                      const struct coord_env *env, const struct coord_storage *storage,
-                      char *errmsg, size_t errmsg_len)
+int coord_server_init(struct coord_server *s,
+                      const struct coord_config *cfg,
+                      uint64_t seed,
+                      const struct coord_env *env,
+                      const struct coord_storage *storage,
+                      char *errmsg,
+                      size_t errmsg_len)
 {
     memset(s, 0, sizeof *s);
     if (cfg == NULL || env == NULL || env->conn_write == NULL || env->conn_close == NULL ||
@@ -1605,7 +1662,8 @@ size_t coord_server_outstanding(const struct coord_server *s)
     return n;
 }
 
-bool coord_server_conn_info(const struct coord_server *s, uint64_t conn,
+bool coord_server_conn_info(const struct coord_server *s,
+                            uint64_t conn,
                             struct coord_conn_info *out)
 {
     const struct server_conn *c = coord_u64map_get(&s->conns, conn);
@@ -1625,7 +1683,6 @@ bool coord_server_conn_info(const struct coord_server *s, uint64_t conn,
     out->last_latency_ms = c->last_latency_ms;
     out->latency_min_ms = c->latency_min_ms;
     out->latency_max_ms = c->latency_max_ms;
-    out->latency_avg_ms =
-        c->latency_count == 0 ? 0 : c->latency_sum_ms / (int64_t)c->latency_count;
+    out->latency_avg_ms = c->latency_count == 0 ? 0 : c->latency_sum_ms / (int64_t)c->latency_count;
     return true;
 }

@@ -14,9 +14,11 @@
  *    be lost, and the core hears PEER_DOWN, later PEER_UP once reconnected.
  *  - Client connections are ordered byte streams; the core frames them.
  *  - Storage is append-only log + snapshots + one small metadata record. A
- *    write is durable only once a SYNCED event carrying its token arrives;
- *    tokens are synced in the order they were issued (a SYNCED token N means
- *    everything issued up to N is durable), so fsync can be batched.
+ *    write is durable only once a SYNCED event carrying its token arrives.
+ *    The core issues tokens as one increasing sequence across log appends and
+ *    meta writes, and a SYNCED token N means everything issued up to N is
+ *    durable, so fsync can be batched. Tokens count from 1 again in every
+ *    incarnation of a server (each coord_server_init).
  *  - One timer per node: wake_at replaces the previous deadline.
  */
 #ifndef COORD_ENV_H

@@ -70,6 +70,8 @@ struct coord_server
     struct server_pending *pending; /* Writes logged, not yet synced: FIFO by zxid. */
     struct server_pending *pending_tail;
     coord_zxid next_zxid; /* The zxid the next prepared txn gets. */
+    uint64_t token_seq;   /* Storage tokens: one increasing sequence for log appends
+                             and meta writes alike. */
     uint64_t txns_since_snapshot;
     coord_time_ms now_ms; /* The clock of the event being handled. */
     int64_t wall_ms;
