@@ -220,12 +220,23 @@ static void do_envi(struct real_loop *l, struct coord_buf *out)
 
 struct watch_dump
 {
+    const struct coord_server *server;
     struct coord_buf *out;
     uint64_t last_watcher;
     const char *last_path;
     size_t last_len;
     bool by_path;
 };
+
+/* Watches belong to connections; ZooKeeper prints the session behind each. */
+static unsigned long long watcher_session(const struct coord_server *s, uint64_t watcher)
+{
+    struct coord_conn_info info;
+    if (coord_server_conn_info(s, watcher, &info) && info.session != 0) {
+        return (unsigned long long)info.session;
+    }
+    return 0;
+}
 
 static void wchc_one(void *arg, uint64_t watcher, const char *path, size_t len, int kinds)
 {
@@ -237,7 +248,7 @@ static void wchc_one(void *arg, uint64_t watcher, const char *path, size_t len, 
         if (x->last_watcher != 0) {
             put(x->out, "\n");
         }
-        put(x->out, "0x%llx\n", (unsigned long long)watcher);
+        put(x->out, "0x%llx\n", watcher_session(x->server, watcher));
         x->last_watcher = watcher;
     }
     put(x->out, "\t%.*s\n", (int)len, path);
@@ -257,7 +268,7 @@ static void wchp_one(void *arg, uint64_t watcher, const char *path, size_t len, 
         x->last_path = path;
         x->last_len = len;
     }
-    put(x->out, "\t0x%llx\n", (unsigned long long)watcher);
+    put(x->out, "\t0x%llx\n", watcher_session(x->server, watcher));
 }
 
 static long long dir_size(const char *path)
@@ -371,11 +382,11 @@ void real_admin_answer(struct real_loop *l, const char *word, struct coord_buf *
         put(out, "%zu connections watching %zu paths\nTotal watches:%zu\n", sum.watcher_count,
             sum.path_count, sum.watch_count);
     } else if (strcmp(word, "wchc") == 0) {
-        struct watch_dump x = {out, 0, NULL, 0, false};
+        struct watch_dump x = {s, out, 0, NULL, 0, false};
         coord_watches_foreach(&s->watches, wchc_one, &x);
         put(out, "\n");
     } else if (strcmp(word, "wchp") == 0) {
-        struct watch_dump x = {out, 0, NULL, 0, true};
+        struct watch_dump x = {s, out, 0, NULL, 0, true};
         coord_watches_foreach_path(&s->watches, wchp_one, &x);
         put(out, "\n");
     } else if (strcmp(word, "dump") == 0) {

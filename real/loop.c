@@ -23,6 +23,7 @@
 
 #define LOOP_READ_CHUNK 65536
 #define LOOP_OUT_MAX_DEFAULT (64u << 20)
+#define LOOP_LINGER_MS 2000
 
 /* epoll user data: small tags for the fixed fds, connection ids above them. */
 enum { TAG_LISTEN = 1, TAG_SIGNAL = 2, TAG_DISK = 3, TAG_FIRST_CONN = 16 };
@@ -37,11 +38,13 @@ struct real_conn
     size_t out_off;
     uint8_t first[4]; /* The first bytes, to spot a four-letter word. */
     size_t first_len;
-    bool decided;  /* Four-letter word or not: known. */
-    bool in_core;  /* CONN_OPEN was delivered to the server. */
-    bool closing;  /* Close once the output is flushed. */
-    bool gone;     /* The fd is closed; free at the end of the iteration. */
-    bool want_out; /* EPOLLOUT registered. */
+    bool decided;   /* Four-letter word or not: known. */
+    bool in_core;   /* CONN_OPEN was delivered to the server. */
+    bool closing;   /* Close once the output is flushed. */
+    bool gone;      /* The fd is closed; free at the end of the iteration. */
+    bool want_out;  /* EPOLLOUT registered. */
+    bool lingering; /* Output done and write side shut: draining input until EOF. */
+    int64_t linger_until_ms;
     bool on_dirty;
     struct real_conn *dirty_next;
     uint64_t received;
@@ -121,6 +124,9 @@ static void conn_drop(struct real_loop *l, struct real_conn *c)
         return;
     }
     c->gone = true;
+    if (c->lingering) {
+        l->lingering--;
+    }
     epoll_ctl(l->epfd, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
     c->fd = -1;
@@ -168,9 +174,34 @@ static void conn_flush(struct real_loop *l, struct real_conn *c)
         epoll_ctl(l->epfd, EPOLL_CTL_MOD, c->fd, &ev);
         c->want_out = false;
     }
-    if (c->closing) {
+    if (c->closing && !c->lingering) {
+        /* Lingering close: shut our side, then read until the client closes
+         * (or a deadline). Closing at once while the client's next bytes sit
+         * unread would make the kernel send RST, and a client that has not
+         * yet read our last reply (an AUTHFAILED, a closeSession answer)
+         * would lose it. */
         shutdown(c->fd, SHUT_WR);
-        conn_drop(l, c);
+        c->lingering = true;
+        c->linger_until_ms = real_now_ms() + LOOP_LINGER_MS;
+        l->lingering++;
+        conn_note_closed(l, c); /* For the core the connection is gone now. */
+    }
+}
+
+static void linger_expire(struct real_loop *l)
+{
+    if (l->lingering == 0) {
+        return;
+    }
+    int64_t now = real_now_ms();
+    size_t pos = 0;
+    uint64_t key;
+    void *value;
+    while (coord_u64map_next(&l->conns, &pos, &key, &value)) {
+        struct real_conn *c = value;
+        if (c->lingering && !c->gone && now >= c->linger_until_ms) {
+            conn_drop(l, c);
+        }
     }
 }
 
@@ -403,6 +434,10 @@ static void conn_readable(struct real_loop *l, struct real_conn *c)
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             return;
         }
+        if (n == 0 && c->lingering) {
+            conn_drop(l, c); /* The client closed its side too: done. */
+            return;
+        }
         if (n == 0 && c->closing && !c->in_core) {
             /* A four-letter-word client that half-closed after its command
              * (zktop does): stop reading, the answer still goes out. */
@@ -415,10 +450,10 @@ static void conn_readable(struct real_loop *l, struct real_conn *c)
             conn_drop(l, c); /* EOF or reset: the core hears CONN_CLOSED. */
             return;
         }
-        c->received++;
         if (c->closing) {
-            continue; /* We are closing it: ignore what else it sends. */
+            continue; /* We are closing it: drain and ignore what else it sends. */
         }
+        c->received++;
         const uint8_t *p = buf;
         size_t left = (size_t)n;
         if (!c->decided) {
@@ -626,6 +661,7 @@ int real_loop_run(struct real_loop *l)
                 }
             }
         }
+        linger_expire(l);
         if (real_disk_failed(l->disk)) {
             REAL_ERROR("storage failed: %s", real_disk_error(l->disk));
             l->exit_code = 1;

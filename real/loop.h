@@ -32,6 +32,7 @@ struct real_loop
     struct coord_u64map conns; /* id -> struct real_conn */
     uint64_t next_conn_id;
     struct real_conn *dirty; /* Connections with output to flush or to close. */
+    size_t lingering;        /* Connections in a lingering close. */
     int64_t wake_ms;         /* Monotonic deadline asked for by the core. */
     bool stopping;
     int exit_code;

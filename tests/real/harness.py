@@ -286,11 +286,11 @@ class RawClient:
 
     def closed_by_peer(self, timeout=5.0):
         """True if the server closes the connection (EOF or reset) within
-        timeout without sending anything more;
-False if it sends bytes;
-raises on timeout."""
+        timeout without sending anything more, False if it sends bytes.
+        Fails the test if the connection is still open after timeout."""
         self.sock.settimeout(timeout)
-try : data = self.sock.recv(1)
+        try:
+            data = self.sock.recv(1)
         except ConnectionResetError:
             return True
         except socket.timeout:
