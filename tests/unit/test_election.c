@@ -110,6 +110,11 @@ struct net
     uint64_t dropped;
 };
 
+static struct coord_election_vote vote_of(coord_id leader, coord_zxid zxid, int64_t epoch)
+{
+    return (struct coord_election_vote){leader, zxid, epoch};
+}
+
 /* ---- callbacks ---------------------------------------------------------------------------- */
 
 static bool net_link_down(const struct net *net, int a, int b)
@@ -133,7 +138,8 @@ static void net_schedule_up(struct net *net, coord_time_ms at, int node, int pee
  * what was sent), and both ends hear PEER_UP once it is back. */
 static void net_break(struct net *net, int a, int b)
 {
-    coord_time_ms back = net->now + 1 + (int64_t)coord_rng_below(&net->rng, (uint64_t)net->cfg.reconnect_max_ms);
+    coord_time_ms back =
+        net->now + 1 + (int64_t)coord_rng_below(&net->rng, (uint64_t)net->cfg.reconnect_max_ms);
     net->broke_once[a][b] = net->broke_once[b][a] = true;
     net->broken_until[a][b] = net->broken_until[b][a] = back;
     net_clear_link(net, a, b);
@@ -166,7 +172,17 @@ static void net_send(void *ctx, coord_id to, const void *msg, size_t len)
     assert_true(to >= 1 && (int)to <= net->n);
     assert_true(to != from->id);
     struct coord_election_notification n;
-    assert_int_equal(coord_election_decode(msg, len, &n), COORD_OK);
+    if (coord_election_decode(msg, len, &n) != COORD_OK) {
+        /* Only a round past what peers accept: read it raw for the log. */
+        const uint8_t *b = msg;
+        assert_int_equal(len, COORD_ELECTION_MSG_LEN);
+        n = (struct coord_election_notification){
+            (enum coord_election_state)b[2], coord_load_be32(b + 4),
+            vote_of(coord_load_be32(b + 8), (coord_zxid)coord_load_be64(b + 12),
+                    (int64_t)coord_load_be64(b + 20)),
+            coord_load_be64(b + 28)};
+        assert_true(n.round > COORD_ELECTION_ROUND_MAX);
+    }
     assert_int_equal(n.sender, from->id);
     if (from->sent_count < NET_LOG_MAX) {
         from->sent[from->sent_count++] = (struct net_sent){net->now, to, n};
@@ -207,17 +223,9 @@ static void net_decided(void *ctx,
     node->decided_ms = node->net->now;
 }
 
-static int debug_trace;
 static void net_trace(void *ctx, const struct coord_election_trace *ev)
 {
     struct net_node *node = ctx;
-    if (debug_trace) {
-        print_message("%5lld n%u t%d peer=%u r=%llu pr=%llu v=(%u,%llx,%lld) st=%d for=%u iv=%lld ooe=%d\n",
-                      (long long)ev->now_ms, node->id, ev->type, ev->peer,
-                      (unsigned long long)ev->round, (unsigned long long)ev->peer_round,
-                      ev->vote.leader, (unsigned long long)ev->vote.zxid, (long long)ev->vote.epoch,
-                      ev->state, ev->votes_for, (long long)ev->interval_ms, ev->out_of_election);
-    }
     assert_int_equal(ev->now_ms, node->net->now);
     if (ev->type == COORD_ELECTION_TRACE_DECIDED) {
         node->decided_out_of_election = ev->out_of_election;
@@ -481,19 +489,20 @@ static int inject(struct net *net,
     return coord_election_on_message(&node_of(net, to)->e, from, buf, sizeof buf, net->now);
 }
 
-static struct coord_election_vote vote_of(coord_id leader, coord_zxid zxid, int64_t epoch)
-{
-    return (struct coord_election_vote){leader, zxid, epoch};
-}
-
-static void assert_vote(struct coord_election_vote v, coord_id leader, coord_zxid zxid, int64_t epoch)
+static void assert_vote(struct coord_election_vote v,
+                        coord_id leader,
+                        coord_zxid zxid,
+                        int64_t epoch)
 {
     assert_int_equal(v.leader, leader);
     assert_int_equal(v.zxid, zxid);
     assert_int_equal(v.epoch, epoch);
 }
 
-static void assert_decided(struct net *net, coord_id id, coord_id leader, enum coord_election_state role)
+static void assert_decided(struct net *net,
+                           coord_id id,
+                           coord_id leader,
+                           enum coord_election_state role)
 {
     struct net_node *node = node_of(net, id);
     assert_int_equal(node->decisions, 1);
@@ -511,7 +520,10 @@ static void assert_undecided(struct net *net, coord_id id)
 }
 
 /* Start servers 1..count with the given zxids and epochs (NULL: all 0). */
-static void net_start_all(struct net *net, int count, const coord_zxid *zxids, const int64_t *epochs)
+static void net_start_all(struct net *net,
+                          int count,
+                          const coord_zxid *zxids,
+                          const int64_t *epochs)
 {
     for (int i = 0; i < count; i++) {
         net_start(net, (coord_id)(i + 1), zxids ? zxids[i] : 0, epochs ? epochs[i] : 0);
@@ -540,17 +552,17 @@ static void test_vote_order_is_epoch_then_zxid_then_id(void **state)
 static void test_notification_has_the_documented_layout(void **state)
 {
     (void)state;
-    struct coord_election_notification n = {
-        COORD_ELECTION_LEADING, 7, vote_of(9, 0x0000000300000004, 3), 0x0102030405060708};
+    struct coord_election_notification n = {COORD_ELECTION_LEADING, 7,
+                                            vote_of(9, 0x0000000300000004, 3), 0x0102030405060708};
     uint8_t buf[COORD_ELECTION_MSG_LEN];
     coord_election_encode(&n, buf);
     const uint8_t expect[COORD_ELECTION_MSG_LEN] = {
-        0x45, 1, 2, 0,                                  /* type, version, state, reserved */
-        0, 0, 0, 7,                                     /* sender */
-        0, 0, 0, 9,                                     /* leader */
-        0, 0, 0, 3, 0, 0, 0, 4,                         /* zxid */
-        0, 0, 0, 0, 0, 0, 0, 3,                         /* epoch */
-        1, 2, 3, 4, 5, 6, 7, 8};                        /* round */
+        0x45, 1, 2, 0,              /* type, version, state, reserved */
+        0,    0, 0, 7,              /* sender */
+        0,    0, 0, 9,              /* leader */
+        0,    0, 0, 3, 0, 0, 0, 4,  /* zxid */
+        0,    0, 0, 0, 0, 0, 0, 3,  /* epoch */
+        1,    2, 3, 4, 5, 6, 7, 8}; /* round */
     assert_memory_equal(buf, expect, sizeof expect);
     struct coord_election_notification back;
     assert_int_equal(coord_election_decode(buf, sizeof buf, &back), COORD_OK);
@@ -584,25 +596,26 @@ static void test_malformed_notifications_are_dropped(void **state)
         dropped++;
     }
     good[COORD_ELECTION_MSG_LEN] = 0; /* One byte too many. */
-    assert_int_equal(coord_election_on_message(&me->e, 2, good, sizeof good, 0), COORD_EMARSHALLING);
+    assert_int_equal(coord_election_on_message(&me->e, 2, good, sizeof good, 0),
+                     COORD_EMARSHALLING);
     dropped++;
     const struct mutation bad[] = {
-        {0, 1, 0x46},                        /* another message type */
-        {1, 1, 0},                           /* version 0 */
-        {1, 1, 2},                           /* version 2 */
-        {2, 1, 4},                           /* state beyond OBSERVING */
-        {2, 1, 0xff},                        /* state */
-        {3, 1, 1},                           /* reserved byte set */
-        {4, 4, 0},                           /* sender 0 */
-        {4, 4, COORD_SERVER_ID_MAX + 1},     /* sender out of range */
-        {4, 4, 0xffffffff},                  /* sender */
-        {4, 4, 3},                           /* sender is not the connection's peer */
-        {8, 4, COORD_SERVER_ID_MAX + 1},     /* leader out of range */
-        {12, 8, UINT64_MAX},                 /* zxid -1 */
-        {20, 8, UINT64_MAX},                 /* epoch -1 */
-        {20, 8, (uint64_t)INT32_MAX + 1},    /* epoch that cannot be in a zxid */
-        {28, 8, 0},                          /* round 0 */
-        {28, 8, (uint64_t)INT64_MAX + 1},    /* round beyond a long */
+        {0, 1, 0x46},                          /* another message type */
+        {1, 1, 0},                             /* version 0 */
+        {1, 1, 2},                             /* version 2 */
+        {2, 1, 4},                             /* state beyond OBSERVING */
+        {2, 1, 0xff},                          /* state */
+        {3, 1, 1},                             /* reserved byte set */
+        {4, 4, 0},                             /* sender 0 */
+        {4, 4, COORD_SERVER_ID_MAX + 1},       /* sender out of range */
+        {4, 4, 0xffffffff},                    /* sender */
+        {4, 4, 3},                             /* sender is not the connection's peer */
+        {8, 4, COORD_SERVER_ID_MAX + 1},       /* leader out of range */
+        {12, 8, UINT64_MAX},                   /* zxid -1 */
+        {20, 8, UINT64_MAX},                   /* epoch -1 */
+        {20, 8, (uint64_t)INT32_MAX + 1},      /* epoch that cannot be in a zxid */
+        {28, 8, 0},                            /* round 0 */
+        {28, 8, COORD_ELECTION_ROUND_MAX + 1}, /* round beyond the bound */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         uint8_t msg[COORD_ELECTION_MSG_LEN];
@@ -610,7 +623,8 @@ static void test_malformed_notifications_are_dropped(void **state)
         for (size_t k = 0; k < bad[i].width; k++) {
             msg[bad[i].at + k] = (uint8_t)(bad[i].value >> (8 * (bad[i].width - 1 - k)));
         }
-        assert_int_equal(coord_election_on_message(&me->e, 2, msg, sizeof msg, 0), COORD_EMARSHALLING);
+        assert_int_equal(coord_election_on_message(&me->e, 2, msg, sizeof msg, 0),
+                         COORD_EMARSHALLING);
         dropped++;
     }
     /* The null vote is only a looker's, and only with zxid and epoch 0. */
@@ -633,7 +647,8 @@ static void test_malformed_notifications_are_dropped(void **state)
     assert_int_equal(coord_election_round(&me->e), 1);
     assert_vote(coord_election_vote(&me->e), 1, 0, 0);
     /* The intact message is still taken: 2's vote beats ours and is adopted. */
-    assert_int_equal(coord_election_on_message(&me->e, 2, good, COORD_ELECTION_MSG_LEN, 0), COORD_OK);
+    assert_int_equal(coord_election_on_message(&me->e, 2, good, COORD_ELECTION_MSG_LEN, 0),
+                     COORD_OK);
     assert_int_equal(st->received, 1);
     assert_vote(coord_election_vote(&me->e), 2, 0, 0);
     net_free(net);
@@ -769,7 +784,7 @@ static void test_one_of_three_cannot_elect(void **state)
     struct net_node *me = node_of(net, 3);
     /* Every resend goes to both other voters; the gaps double from 200 ms
      * and stop at the 1600 ms maximum. */
-    const coord_time_ms expect[] = {0,    200,   600,   1400,  3000,  4600,  6200,  7800,
+    const coord_time_ms expect[] = {0,    200,   600,   1400,  3000,  4600,  6200, 7800,
                                     9400, 11000, 12600, 14200, 15800, 17400, 19000};
     size_t rounds = sizeof expect / sizeof expect[0];
     assert_int_equal(me->sent_count, 2 * rounds);
@@ -827,9 +842,9 @@ static void net_establish(struct net *net, int voters, coord_id leader, int64_t 
 {
     for (coord_id id = 1; id <= (coord_id)voters; id++) {
         if (node_of(net, id)->up) {
-            coord_election_set_state(&node_of(net, id)->e,
-                                     id == leader ? COORD_ELECTION_LEADING : COORD_ELECTION_FOLLOWING,
-                                     epoch);
+            coord_election_set_state(
+                &node_of(net, id)->e,
+                id == leader ? COORD_ELECTION_LEADING : COORD_ELECTION_FOLLOWING, epoch);
         }
     }
 }
@@ -933,7 +948,8 @@ static void test_observer_learns_the_leader_and_is_not_counted(void **state)
     net_free(net);
 }
 
-/* ---- rounds and the finalize window ----------------------------------------------------------- */
+/* ---- rounds and the finalize window -----------------------------------------------------------
+ */
 
 static void test_finalize_wait_lets_a_better_vote_win(void **state)
 {
@@ -990,6 +1006,23 @@ static void test_lower_round_notifications_are_answered_not_adopted(void **state
      * {1, 2}, and 3's stale vote does not stand in the way or count. */
     assert_int_equal(inject(net, 1, 2, COORD_ELECTION_LOOKING, vote_of(1, 0, 0), 3), COORD_OK);
     assert_int_equal(coord_election_deadline(&me->e), net->now + COORD_ELECTION_FINALIZE_WAIT_MS);
+    net_free(net);
+}
+
+static void test_largest_round_from_a_peer_is_survivable(void **state)
+{
+    (void)state;
+    struct net *net = net_simple(3, 0);
+    struct net_node *me = node_of(net, 1);
+    net_start(net, 1, 0, 0);
+    assert_int_equal(
+        inject(net, 1, 2, COORD_ELECTION_LOOKING, vote_of(2, 0, 0), COORD_ELECTION_ROUND_MAX),
+        COORD_OK);
+    assert_int_equal(coord_election_round(&me->e), COORD_ELECTION_ROUND_MAX);
+    coord_election_restart(&me->e, net->now, 0, 0);
+    assert_int_equal(coord_election_round(&me->e), COORD_ELECTION_ROUND_MAX + 1);
+    const struct net_sent *last = &me->sent[me->sent_count - 1];
+    assert_int_equal(last->n.round, COORD_ELECTION_ROUND_MAX + 1);
     net_free(net);
 }
 
@@ -1055,7 +1088,8 @@ static void test_slow_links_can_elect_two_leaders_in_one_round_as_in_zookeeper(v
     net_free(net);
 }
 
-/* ---- API edges -------------------------------------------------------------------------------- */
+/* ---- API edges --------------------------------------------------------------------------------
+ */
 
 static void noop_send(void *ctx, coord_id to, const void *msg, size_t len)
 {
@@ -1065,7 +1099,11 @@ static void noop_send(void *ctx, coord_id to, const void *msg, size_t len)
     (void)len;
 }
 
-static void noop_decided(void *ctx, coord_id l, coord_zxid z, int64_t ep, enum coord_election_state r)
+static void noop_decided(void *ctx,
+                         coord_id l,
+                         coord_zxid z,
+                         int64_t ep,
+                         enum coord_election_state r)
 {
     (void)ctx;
     (void)l;
@@ -1074,8 +1112,14 @@ static void noop_decided(void *ctx, coord_id l, coord_zxid z, int64_t ep, enum c
     (void)r;
 }
 
-static int try_init(coord_id me, const coord_id *v, size_t nv, const coord_id *o, size_t no,
-                    int32_t finalize, int32_t nmin, int32_t nmax)
+static int try_init(coord_id me,
+                    const coord_id *v,
+                    size_t nv,
+                    const coord_id *o,
+                    size_t no,
+                    int32_t finalize,
+                    int32_t nmin,
+                    int32_t nmax)
 {
     struct coord_election e;
     struct coord_election_config cfg = {me, v, nv, o, no, finalize, nmin, nmax};
@@ -1099,7 +1143,7 @@ static void test_init_rejects_bad_configurations(void **state)
     assert_int_equal(try_init(1, many, COORD_ELECTION_MEMBERS_MAX, NULL, 0, 0, 0, 0), COORD_OK);
     assert_int_equal(try_init(1, many, COORD_ELECTION_MEMBERS_MAX + 1, NULL, 0, 0, 0, 0),
                      COORD_EBADARGUMENTS);
-    assert_int_equal(try_init(1, many, COORD_ELECTION_MEMBERS_MAX, obs, 1, 0, 0, 0) ,
+    assert_int_equal(try_init(1, many, COORD_ELECTION_MEMBERS_MAX, obs, 1, 0, 0, 0),
                      COORD_EBADARGUMENTS); /* 3 is a voter already, and 17 members */
     assert_int_equal(try_init(1, dup, 3, NULL, 0, 0, 0, 0), COORD_EBADARGUMENTS);
     assert_int_equal(try_init(1, zero, 2, NULL, 0, 0, 0, 0), COORD_EBADARGUMENTS);
@@ -1220,8 +1264,8 @@ static const char *check_per_round(struct net *net)
         if (coord_election_vote_beats(&mine, &theirs)) {
             return "a decider has a better vote than its leader";
         }
-        if (node->role != (node->id == node->leader ? COORD_ELECTION_LEADING
-                                                     : COORD_ELECTION_FOLLOWING)) {
+        if (node->role !=
+            (node->id == node->leader ? COORD_ELECTION_LEADING : COORD_ELECTION_FOLLOWING)) {
             return "a role does not match the leader";
         }
         for (int j = 0; j < net->n; j++) {
@@ -1417,6 +1461,7 @@ int main(void)
         cmocka_unit_test(test_finalize_wait_lets_a_better_vote_win),
         cmocka_unit_test(test_lower_round_notifications_are_answered_not_adopted),
         cmocka_unit_test(test_higher_round_is_adopted_with_the_better_of_its_vote_and_ours),
+        cmocka_unit_test(test_largest_round_from_a_peer_is_survivable),
         cmocka_unit_test(test_slow_links_can_elect_two_leaders_in_one_round_as_in_zookeeper),
         cmocka_unit_test(test_init_rejects_bad_configurations),
         cmocka_unit_test(test_lone_voter_elects_itself_after_the_finalize_window),
