@@ -594,25 +594,6 @@ static bool op_type_single(int32_t type)
     }
 }
 
-static bool op_type_in_multi(int32_t multi_type, int32_t type)
-{
-    if (multi_type == COORD_OP_MULTIREAD) {
-        return type == COORD_OP_GETCHILDREN || type == COORD_OP_GETDATA;
-    }
-    switch (type) {
-        case COORD_OP_CREATE:
-        case COORD_OP_CREATE2:
-        case COORD_OP_CREATECONTAINER:
-        case COORD_OP_CREATETTL:
-        case COORD_OP_DELETE:
-        case COORD_OP_SETDATA:
-        case COORD_OP_CHECK:
-            return true;
-        default:
-            return false;
-    }
-}
-
 static bool op_sets_watch(const struct coord_op *op)
 {
     switch (op->type) {
@@ -737,7 +718,7 @@ int coord_client_submit_multi(struct coord_client *c,
         return COORD_EBADARGUMENTS;
     }
     for (uint32_t i = 0; i < count; i++) {
-        if (!op_type_in_multi(type, ops[i].type) || !op_fields_ok(&ops[i])) {
+        if (!coord_wire_multi_allows(type, ops[i].type) || !op_fields_ok(&ops[i])) {
             return COORD_EBADARGUMENTS;
         }
     }

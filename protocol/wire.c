@@ -364,7 +364,7 @@ static bool wire_is_request(int32_t type)
 }
 
 /* zk-wire §7: multi takes writes and check, multiRead only the two reads. */
-static bool wire_multi_allows(int32_t multi_type, int32_t op_type)
+bool coord_wire_multi_allows(int32_t multi_type, int32_t op_type)
 {
     if (multi_type == COORD_OP_MULTIREAD) {
         return op_type == COORD_OP_GETCHILDREN || op_type == COORD_OP_GETDATA;
@@ -505,7 +505,7 @@ static void wire_dec_multi(struct wire_dec *d, int32_t multi_type, uint32_t *cou
         if (r->failed || done) {
             return;
         }
-        if (!wire_multi_allows(multi_type, type) || *count >= COORD_MULTI_MAX) {
+        if (!coord_wire_multi_allows(multi_type, type) || *count >= COORD_MULTI_MAX) {
             wire_fail(r);
             return;
         }

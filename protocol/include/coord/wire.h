@@ -197,6 +197,11 @@ struct coord_request
  * nothing to free; coord_wire_request_release() is still safe to call. The
  * decoder does no semantic checks (path validity, null paths, flag values):
  * those belong to the request pipeline. */
+/* May an op of type op_type appear inside a multi (14) or multiRead (22)?
+ * zk-wire §7: creates, delete, setData and check in a multi; getChildren and
+ * getData in a multiRead. */
+bool coord_wire_multi_allows(int32_t multi_type, int32_t op_type);
+
 int coord_wire_decode_request(const uint8_t *payload, size_t len, struct coord_request *req);
 void coord_wire_request_release(struct coord_request *req);
 
