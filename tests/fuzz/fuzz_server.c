@@ -112,8 +112,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     struct host h;
     memset(&h, 0, sizeof h);
-    struct coord_env env = {&h,           h_peer_send, h_conn_write, h_conn_close, h_log_append,
-                            h_log_truncate, h_snapshot, h_meta,      h_wake,       NULL};
+    struct coord_env env = {
+        &h,         h_peer_send, h_conn_write, h_conn_close, h_log_append, h_log_truncate,
+        h_snapshot, h_meta,      h_wake,       NULL};
     struct coord_config cfg = {.tick_ms = 100, .snap_count = 50};
     struct coord_server s;
     if (coord_server_init(&s, &cfg, 1, &env, NULL, NULL, 0) != COORD_OK) {
