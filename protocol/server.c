@@ -80,6 +80,13 @@ struct server_pending
     uint8_t txn[]; /* Encoded txn, then op_count int32 op types. */
 };
 
+struct server_new_conn
+{
+    uint64_t conn;
+    coord_time_ms opened_ms;
+};
+
+#define SERVER_HANDSHAKE_TIMEOUT_DEFAULT_MS 10000
 #define SERVER_CONN_QUEUE_MAX 10000       /* Requests in flight per connection. */
 #define SERVER_CONN_INBUF_MAX (64u << 20) /* Unparsed bytes per connection. */
 #define SERVER_IDS_MAX 64                 /* Auth ids per connection. */
@@ -1332,6 +1339,61 @@ static int on_synced(struct coord_server *s, uint64_t token)
 /* ---- sessions ----------------------------------------------------------------------------------
  */
 
+static int fresh_push(struct coord_server *s, uint64_t conn, coord_time_ms opened_ms)
+{
+    if (s->fresh_head > 0 && s->fresh_head == s->fresh_count) {
+        s->fresh_head = s->fresh_count = 0; /* Empty: start over at the front. */
+    }
+    if (s->fresh_count == s->fresh_cap) {
+        if (s->fresh_head > 0) {
+            size_t live = s->fresh_count - s->fresh_head;
+            memmove(s->fresh, s->fresh + s->fresh_head, live * sizeof *s->fresh);
+            s->fresh_head = 0;
+            s->fresh_count = live;
+        } else {
+            size_t cap = s->fresh_cap == 0 ? 16 : s->fresh_cap * 2;
+            struct server_new_conn *v = coord_realloc(s->fresh, cap * sizeof *v);
+            if (v == NULL) {
+                return COORD_ENOMEM;
+            }
+            s->fresh = v;
+            s->fresh_cap = cap;
+        }
+    }
+    s->fresh[s->fresh_count].conn = conn;
+    s->fresh[s->fresh_count].opened_ms = opened_ms;
+    s->fresh_count++;
+    return COORD_OK;
+}
+
+static int32_t handshake_timeout(const struct coord_server *s)
+{
+    return s->cfg.handshake_timeout_ms > 0 ? s->cfg.handshake_timeout_ms
+                                           : SERVER_HANDSHAKE_TIMEOUT_DEFAULT_MS;
+}
+
+/* Close connections that sent no ConnectRequest in time (ZooKeeper does the
+ * same after 10 s), and drop entries of connections that did or are gone.
+ * Returns the next deadline, INT64_MAX when none. */
+static int64_t expire_handshakes(struct coord_server *s)
+{
+    while (s->fresh_head < s->fresh_count) {
+        const struct server_new_conn *f = &s->fresh[s->fresh_head];
+        struct server_conn *c = coord_u64map_get(&s->conns, f->conn);
+        if (c == NULL || c->state != CONN_NEW || c->established_ms != f->opened_ms) {
+            s->fresh_head++;
+            continue;
+        }
+        int64_t deadline = f->opened_ms + handshake_timeout(s);
+        if (s->now_ms < deadline) {
+            return deadline;
+        }
+        s->fresh_head++;
+        conn_close(s, c, "no ConnectRequest in time");
+    }
+    return INT64_MAX;
+}
+
 static int expire_sessions(struct coord_server *s)
 {
     coord_session_id ids[64];
@@ -1356,6 +1418,10 @@ static int expire_sessions(struct coord_server *s)
 static void update_timer(struct coord_server *s)
 {
     int64_t deadline = coord_sessions_next_deadline(&s->sessions);
+    int64_t handshake = expire_handshakes(s);
+    if (handshake < deadline) {
+        deadline = handshake;
+    }
     if (deadline != s->wake_ms && deadline != INT64_MAX) {
         s->wake_ms = deadline;
         s->env.wake_at(s->env.ctx, deadline);
@@ -1550,6 +1616,8 @@ void coord_server_close(struct coord_server *s)
         coord_free(p);
     }
     s->pending_tail = NULL;
+    coord_free(s->fresh);
+    s->fresh = NULL;
     coord_watches_close(&s->watches);
     coord_sessions_close(&s->sessions);
     coord_prep_close(&s->prep);
@@ -1576,6 +1644,10 @@ static int on_conn_open(struct coord_server *s, const struct coord_event *ev)
     }
     c->ip[n] = '\0';
     c->established_ms = s->now_ms;
+    if (fresh_push(s, c->id, s->now_ms) != COORD_OK) {
+        coord_free(c);
+        return COORD_ENOMEM;
+    }
     if (coord_u64map_put(&s->conns, c->id, c) != COORD_OK) {
         coord_free(c);
         return COORD_ENOMEM;

@@ -935,6 +935,22 @@ static void test_unknown_opcode_gets_unimplemented_then_close(void **state)
     assert_true(cluster_step_until(c, client_closed, zero, 100));
 }
 
+static void test_connection_without_connect_request_is_closed_after_10_s(void **state)
+{
+    struct cluster *c = *state;
+    struct cluster_client *silent = cluster_client_new(c);
+    cluster_client_open_raw(c, silent, 0); /* Opens the socket, sends nothing. */
+    int64_t opened = c->now_ms;
+    struct cluster_client *ok = connect_client(c, TIMEOUT_MS); /* Handshakes at once. */
+    cluster_client_set_ping(c, ok, 2000);
+    cluster_run_for(c, 9900 - (c->now_ms - opened));
+    assert_false(silent->closed_by_server);
+    assert_true(cluster_step_until(c, client_closed, silent, 300));
+    assert_true(silent->closed_by_server);
+    assert_in_range(c->now_ms - opened, 10000, 10010);
+    assert_int_equal(ok->closes, 0); /* The one that handshook is left alone. */
+}
+
 static void test_malformed_body_gets_marshalling_error_and_the_connection_stays(void **state)
 {
     struct cluster *c = *state;
@@ -1364,6 +1380,7 @@ int main(void)
         T(test_requests_split_into_arbitrary_pieces_are_framed_alike),
         T(test_reads_beyond_the_queue_limit_wait_and_keep_their_order),
         T(test_unknown_opcode_gets_unimplemented_then_close),
+        T(test_connection_without_connect_request_is_closed_after_10_s),
         T(test_malformed_body_gets_marshalling_error_and_the_connection_stays),
         T(test_frame_longer_than_the_maximum_closes_the_connection),
         T(test_frame_shorter_than_a_request_header_closes_the_connection),

@@ -19,17 +19,18 @@
 
 struct coord_config
 {
-    coord_id id;               /* myid; 1..127. Standalone: any. */
-    int32_t tick_ms;           /* tickTime (default 2000) */
-    int32_t min_session_ms;    /* 0 = 2 * tick */
-    int32_t max_session_ms;    /* 0 = 20 * tick */
-    int32_t data_max_bytes;    /* 0 = 1 MiB */
-    uint32_t max_frame_bytes;  /* 0 = jute.maxbuffer 0xfffff */
-    uint32_t snap_count;       /* Txns between snapshots; 0 = 100000 */
-    bool ttl_enabled;          /* zookeeper.extendedTypesEnabled */
-    uint64_t session_secret;   /* Same on every server of an ensemble. */
-    const char *super_digest;  /* "super:<base64 sha1>" or NULL */
-    size_t conn_out_max_bytes; /* Reserved for hosts; the core does not buffer output. */
+    coord_id id;                  /* myid; 1..127. Standalone: any. */
+    int32_t tick_ms;              /* tickTime (default 2000) */
+    int32_t min_session_ms;       /* 0 = 2 * tick */
+    int32_t max_session_ms;       /* 0 = 20 * tick */
+    int32_t data_max_bytes;       /* 0 = 1 MiB */
+    uint32_t max_frame_bytes;     /* 0 = jute.maxbuffer 0xfffff */
+    uint32_t snap_count;          /* Txns between snapshots; 0 = 100000 */
+    bool ttl_enabled;             /* zookeeper.extendedTypesEnabled */
+    uint64_t session_secret;      /* Same on every server of an ensemble. */
+    const char *super_digest;     /* "super:<base64 sha1>" or NULL */
+    size_t conn_out_max_bytes;    /* Reserved for hosts; the core does not buffer output. */
+    int32_t handshake_timeout_ms; /* Close a connection with no ConnectRequest; 0 = 10000. */
 };
 
 enum coord_role {
@@ -79,7 +80,13 @@ struct coord_server
     struct coord_buf out;    /* Scratch for frames being built. */
     struct coord_buf logbuf; /* Scratch for encoded txns. */
     struct coord_server_stats stats;
-    struct server_conn *cur_notify; /* Set while applying: the conn the reply goes to. */
+    /* Connections waiting for their ConnectRequest, oldest first (id and
+     * open time; stale entries are skipped), so one that never sends one
+     * is closed after handshake_timeout_ms. */
+    struct server_new_conn *fresh;
+    size_t fresh_head;
+    size_t fresh_count;
+    size_t fresh_cap;
     bool closed;
 };
 
