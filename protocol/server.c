@@ -93,12 +93,31 @@ struct server_new_conn
 
 /* ---- small helpers -------------------------------------------------------------- */
 
+static void server_trace_d(struct coord_server *s,
+                           enum coord_trace_type type,
+                           int64_t a,
+                           int64_t b,
+                           int64_t c,
+                           int64_t d,
+                           const char *text);
+
 static void server_trace(struct coord_server *s,
                          enum coord_trace_type type,
                          int64_t a,
                          int64_t b,
                          int64_t c,
                          const char *text)
+{
+    server_trace_d(s, type, a, b, c, 0, text);
+}
+
+static void server_trace_d(struct coord_server *s,
+                           enum coord_trace_type type,
+                           int64_t a,
+                           int64_t b,
+                           int64_t c,
+                           int64_t d,
+                           const char *text)
 {
     if (s->env.trace == NULL) {
         return;
@@ -111,6 +130,7 @@ static void server_trace(struct coord_server *s,
     ev.a = a;
     ev.b = b;
     ev.c = c;
+    ev.d = d;
     ev.text = text;
     ev.text_len = text == NULL ? 0 : strlen(text);
     s->env.trace(s->env.ctx, &ev);
@@ -1204,6 +1224,7 @@ static void session_closed(struct coord_server *s, coord_session_id id, bool exp
  * for recovery too, with no connection to answer. */
 static int state_apply(struct coord_server *s,
                        const struct coord_txn *txn,
+                       uint64_t txn_hash,
                        struct coord_op_result *results,
                        size_t cap,
                        int *apply_rc)
@@ -1227,7 +1248,8 @@ static int state_apply(struct coord_server *s,
         coord_sessions_observe_id(&s->sessions, txn->session);
         server_trace(s, COORD_TRACE_SESSION_CREATED, txn->session, txn->timeout_ms, 0, NULL);
     }
-    server_trace(s, COORD_TRACE_TXN_APPLIED, txn->zxid, txn->type, txn->session, NULL);
+    server_trace_d(s, COORD_TRACE_TXN_APPLIED, txn->zxid, txn->type, txn->session,
+                   (int64_t)txn_hash, NULL);
     return COORD_OK;
 }
 
@@ -1264,7 +1286,7 @@ static int apply_pending(struct coord_server *s, struct server_pending *p)
         cap = txn.op_count;
     }
     int apply_rc;
-    rc = state_apply(s, &txn, results, cap, &apply_rc);
+    rc = state_apply(s, &txn, coord_hash64(p->txn, p->txn_len, 0), results, cap, &apply_rc);
     coord_prep_applied(&s->prep, txn.zxid);
     struct server_conn *c = p->conn;
     if (rc == COORD_OK && c != NULL && c->state != CONN_CLOSING) {
@@ -1500,7 +1522,7 @@ static int server_recover(struct coord_server *s,
                 continue;
             }
             int apply_rc;
-            rc = state_apply(s, &txn, NULL, 0, &apply_rc);
+            rc = state_apply(s, &txn, coord_hash64(rec, len, 0), NULL, 0, &apply_rc);
             if (rc == COORD_OK && txn.type == COORD_OP_CLOSESESSION) {
                 coord_sessions_remove(&s->sessions, txn.session);
             }

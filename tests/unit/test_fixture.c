@@ -567,9 +567,50 @@ static void test_invariant_hook_runs_after_every_step(void **state)
     c->invariant = NULL;
 }
 
+static void test_agreement_holds_across_crash_and_log_replay(void **state)
+{
+    struct cluster *c = *state;
+    struct cluster_client *cl = cluster_client_new(c);
+    assert_int_equal(cluster_client_connect(c, cl, 0, 30000, 0, NULL), COORD_OK);
+    char path[32];
+    for (int i = 0; i < 5; i++) {
+        snprintf(path, sizeof path, "/a%d", i);
+        assert_int_equal(cluster_create(c, cl, path, "x", 0, NULL), COORD_OK);
+    }
+    char why[256] = "";
+    assert_true(cluster_check_agreement(c, why, sizeof why));
+    cluster_crash(c, 0);
+    assert_int_equal(cluster_restart(c, 0), COORD_OK); /* Replays the same log. */
+    cluster_run_for(c, 10);
+    struct cluster_client *again = cluster_client_new(c);
+    assert_int_equal(cluster_client_connect(c, again, 0, 30000, 0, NULL), COORD_OK);
+    assert_int_equal(cluster_create(c, again, "/after", "y", 0, NULL), COORD_OK);
+    assert_true(cluster_check_agreement(c, why, sizeof why));
+    assert_string_equal(why, "");
+}
+
+static void test_agreement_catches_two_servers_applying_different_txns(void **state)
+{
+    struct cluster *c = *state;
+    /* Three standalone servers that do not replicate: each gives zxid 0x1 to
+     * its own createSession, so the checker must object. */
+    struct cluster_client *a = cluster_client_new(c);
+    struct cluster_client *b = cluster_client_new(c);
+    assert_int_equal(cluster_client_connect(c, a, 0, 30000, 0, NULL), COORD_OK);
+    char why[256] = "";
+    assert_true(cluster_check_agreement(c, why, sizeof why));
+    assert_int_equal(cluster_client_connect(c, b, 1, 30000, 0, NULL), COORD_OK);
+    assert_false(cluster_check_agreement(c, why, sizeof why));
+    assert_non_null(strstr(why, "node 1 and node 2 applied different transactions at zxid 0x1"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_agreement_holds_across_crash_and_log_replay, setup1,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_agreement_catches_two_servers_applying_different_txns,
+                                        setup3, teardown),
         cmocka_unit_test_setup_teardown(test_boot_ticks_then_peer_ups_in_node_order, setup3,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_tie_goes_to_timer_then_lower_node_then_insertion,

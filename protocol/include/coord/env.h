@@ -58,7 +58,8 @@ enum coord_trace_type {
     COORD_TRACE_SESSION_CREATED = 1, /* a = session, b = timeout ms */
     COORD_TRACE_SESSION_EXPIRED,     /* a = session */
     COORD_TRACE_SESSION_CLOSED,      /* a = session */
-    COORD_TRACE_TXN_APPLIED,         /* a = zxid, b = type, c = session */
+    COORD_TRACE_TXN_APPLIED,         /* a = zxid, b = type, c = session, d = hash of its
+                                        encoding (the same bytes on every replica) */
     COORD_TRACE_SNAPSHOT,            /* a = zxid, b = bytes */
     COORD_TRACE_ROLE,                /* a = role (enum coord_role), b = epoch */
     COORD_TRACE_ELECTION,            /* a = proposed leader, b = zxid, c = epoch */
