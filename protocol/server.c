@@ -1394,9 +1394,9 @@ static int32_t handshake_timeout(const struct coord_server *s)
                                            : SERVER_HANDSHAKE_TIMEOUT_DEFAULT_MS;
 }
 
-/* Close connections that sent no ConnectRequest in time (ZooKeeper does the
- * same after 10 s), and drop entries of connections that did or are gone.
- * Returns the next deadline, INT64_MAX when none. */
+/* Close connections that sent no ConnectRequest before the handshake timeout
+ * (ZooKeeper closes them after 10 s too), and drop entries of connections that
+ * did or are gone. Returns the next deadline, INT64_MAX when none. */
 static int64_t expire_handshakes(struct coord_server *s)
 {
     while (s->fresh_head < s->fresh_count) {
