@@ -257,14 +257,9 @@ static void server_notify(void *arg, uint64_t watcher, int type, const char *pat
     if (c == NULL || c->state != CONN_ACTIVE) {
         return;
     }
-    struct coord_buf *b = &s->out;
-    size_t keep = b->len; /* A reply may be under construction in s->out. */
-    struct coord_buf note;
-    coord_buf_init(&note);
-    coord_wire_notification(&note, type, COORD_WIRE_STATE_SYNC_CONNECTED, path, len);
-    conn_send(s, c, &note);
-    coord_buf_free(&note);
-    (void)keep;
+    /* Its own scratch buffer: a reply may be under construction in s->out. */
+    coord_wire_notification(&s->notebuf, type, COORD_WIRE_STATE_SYNC_CONNECTED, path, len);
+    conn_send(s, c, &s->notebuf);
 }
 
 static void server_tree_changed(void *arg, int type, const char *path, size_t len, coord_zxid zxid)
@@ -1577,6 +1572,7 @@ int coord_server_init(struct coord_server *s,
     coord_u64map_init(&s->conns);
     coord_buf_init(&s->out);
     coord_buf_init(&s->logbuf);
+    coord_buf_init(&s->notebuf);
     coord_prep_init(&s->prep);
     s->prep.data_max_bytes = s->cfg.data_max_bytes;
     s->prep.ttl_enabled = s->cfg.ttl_enabled;
@@ -1646,6 +1642,7 @@ void coord_server_close(struct coord_server *s)
     coord_tree_close(&s->tree);
     coord_buf_free(&s->out);
     coord_buf_free(&s->logbuf);
+    coord_buf_free(&s->notebuf);
     s->closed = true;
 }
 

@@ -76,9 +76,10 @@ struct coord_server
     uint64_t txns_since_snapshot;
     coord_time_ms now_ms; /* The clock of the event being handled. */
     int64_t wall_ms;
-    coord_time_ms wake_ms;   /* The deadline last given to wake_at. */
-    struct coord_buf out;    /* Scratch for frames being built. */
-    struct coord_buf logbuf; /* Scratch for encoded txns. */
+    coord_time_ms wake_ms;    /* The deadline last given to wake_at. */
+    struct coord_buf out;     /* Scratch for frames being built. */
+    struct coord_buf logbuf;  /* Scratch for encoded txns. */
+    struct coord_buf notebuf; /* Scratch for watch notifications. */
     struct coord_server_stats stats;
     /* Connections waiting for their ConnectRequest, oldest first (id and
      * open time; stale entries are skipped), so one that never sends one
