@@ -8,6 +8,8 @@
 
 #include <cmocka.h>
 
+#include "test_heap.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1928,48 +1930,6 @@ static void test_random_bytes_never_crash_the_client(void **state)
 /* ---- allocation failure ------------------------------------------------------------------------
  */
 
-static long alloc_budget = -1; /* Allocations left before failing; -1 = unlimited. */
-
-static bool alloc_allowed(void)
-{
-    if (alloc_budget == 0) {
-        return false;
-    }
-    if (alloc_budget > 0) {
-        alloc_budget--;
-    }
-    return true;
-}
-
-static void *failing_malloc(size_t size)
-{
-    return alloc_allowed() ? malloc(size) : NULL;
-}
-
-static void *failing_realloc(void *ptr, size_t size)
-{
-    return alloc_allowed() ? realloc(ptr, size) : NULL;
-}
-
-static void failing_free(void *ptr)
-{
-    free(ptr);
-}
-
-static const struct coord_heap failing_heap = {failing_malloc, failing_realloc, failing_free};
-
-static void heap_fail_after(long allocations)
-{
-    alloc_budget = allocations;
-    coord_heap_set(&failing_heap);
-}
-
-static void heap_restore(void)
-{
-    coord_heap_set(NULL);
-    alloc_budget = -1;
-}
-
 /* The server answers with the heap intact; only the client's own work (the
  * submit, then taking in the reply) runs short of memory. Three kinds of
  * request need memory on the way in: exists with a watch (the watch table),
@@ -2004,9 +1964,9 @@ static void test_allocation_failure_never_corrupts_the_client(void **state)
             }
             uint64_t tag = next_tag++;
             hc->intercept = true;
-            heap_fail_after(starve_submit ? budget : -1);
+            test_heap_fail_after(starve_submit ? budget : -1);
             int rc = coord_client_submit(&hc->c, &op, tag, h->now);
-            heap_restore();
+            test_heap_restore();
             if (rc != COORD_OK) {
                 assert_int_equal(rc, COORD_ENOMEM);
                 assert_int_equal(hc->c.pending_count, 0);
@@ -2018,9 +1978,9 @@ static void test_allocation_failure_never_corrupts_the_client(void **state)
             hbuf_init(&hc->to_client);
             size_t recs = hc->rec_count;
             size_t watches = hc->c.watches.count;
-            heap_fail_after(starve_submit ? -1 : budget);
+            test_heap_fail_after(starve_submit ? -1 : budget);
             rc = coord_client_on_data(&hc->c, h->now, reply.data, reply.len);
-            heap_restore();
+            test_heap_restore();
             hbuf_free(&reply);
             assert_int_equal(hc->rec_count, recs + 1);
             const struct rec *r = &hc->recs[recs];

@@ -6,6 +6,8 @@
 
 #include <cmocka.h>
 
+#include "test_heap.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,48 +22,6 @@ static void tracker_init(struct coord_sessions *s)
 }
 
 /* ---- allocation failure injection --------------------------------------------------- */
-
-static long alloc_budget = -1; /* Allocations left before failing; -1 = unlimited. */
-
-static bool alloc_allowed(void)
-{
-    if (alloc_budget == 0) {
-        return false;
-    }
-    if (alloc_budget > 0) {
-        alloc_budget--;
-    }
-    return true;
-}
-
-static void *failing_malloc(size_t size)
-{
-    return alloc_allowed() ? malloc(size) : NULL;
-}
-
-static void *failing_realloc(void *ptr, size_t size)
-{
-    return alloc_allowed() ? realloc(ptr, size) : NULL;
-}
-
-static void failing_free(void *ptr)
-{
-    free(ptr);
-}
-
-static const struct coord_heap failing_heap = {failing_malloc, failing_realloc, failing_free};
-
-static void heap_fail_after(long allocations)
-{
-    alloc_budget = allocations;
-    coord_heap_set(&failing_heap);
-}
-
-static void heap_restore(void)
-{
-    coord_heap_set(NULL);
-    alloc_budget = -1;
-}
 
 /* ---- init ----------------------------------------------------------------------------- */
 
@@ -837,7 +797,7 @@ static void test_add_out_of_memory_leaves_tracker_consistent(void **state)
     for (long budget = 0; budget < 60; budget++) {
         struct coord_sessions s;
         tracker_init(&s);
-        heap_fail_after(budget);
+        test_heap_fail_after(budget);
         coord_session_id added = 0;
         int rc = COORD_OK;
         while (added < N) {
@@ -847,7 +807,7 @@ static void test_add_out_of_memory_leaves_tracker_consistent(void **state)
             }
             added++;
         }
-        heap_restore();
+        test_heap_restore();
         if (added < N) {
             failed_once = true;
             assert_int_equal(rc, COORD_ENOMEM);
@@ -890,9 +850,9 @@ static void test_restore_out_of_memory_leaves_tracker_unchanged(void **state)
         target_init(&t);
         struct coord_reader r;
         coord_reader_init(&r, buf.data, buf.len);
-        heap_fail_after(budget);
+        test_heap_fail_after(budget);
         rc = coord_sessions_restore(&t, &r, 50000);
-        heap_restore();
+        test_heap_restore();
         if (rc == COORD_ENOMEM) {
             target_assert_unchanged(&t);
         } else {
@@ -915,9 +875,9 @@ static void test_snapshot_out_of_memory_reports_enomem(void **state)
     for (long budget = 0; budget < 2; budget++) {
         struct coord_buf buf;
         coord_buf_init(&buf);
-        heap_fail_after(budget);
+        test_heap_fail_after(budget);
         assert_int_equal(coord_sessions_snapshot(&s, &buf), COORD_ENOMEM);
-        heap_restore();
+        test_heap_restore();
         assert_true(buf.failed);
         coord_buf_free(&buf);
     }

@@ -7,6 +7,8 @@
 
 #include <cmocka.h>
 
+#include "test_heap.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -900,18 +902,6 @@ static void test_apply_of_inconsistent_txn_changes_nothing(void **state)
     assert_int_equal(f->tree.last_zxid, 4);
 }
 
-/* Fails every allocation from the n-th on (0-based). */
-static long alloc_budget;
-static void *failing_malloc(size_t size)
-{
-    return alloc_budget-- > 0 ? malloc(size) : NULL;
-}
-static void *failing_realloc(void *ptr, size_t size)
-{
-    return alloc_budget-- > 0 ? realloc(ptr, size) : NULL;
-}
-static const struct coord_heap failing_heap = {failing_malloc, failing_realloc, free};
-
 static void test_out_of_memory_in_apply_changes_nothing(void **state)
 {
     struct fx *f = *state;
@@ -939,10 +929,9 @@ static void test_out_of_memory_in_apply_changes_nothing(void **state)
         for (long budget = 0;; budget++) {
             f->events.count = 0;
             uint64_t before = coord_tree_digest(&f->tree);
-            alloc_budget = budget;
-            coord_heap_set(&failing_heap);
+            test_heap_fail_after(budget);
             int rc = apply_raw(f, ops[k].type, &ops[k], 1);
-            coord_heap_set(NULL);
+            test_heap_restore();
             if (rc == COORD_OK) {
                 break;
             }
@@ -969,11 +958,10 @@ static void test_out_of_memory_in_prep_is_an_error_and_leaves_no_records(void **
     struct coord_txn_op tops[2];
     struct coord_txn txn;
     for (long budget = 0;; budget++) {
-        alloc_budget = budget;
-        coord_heap_set(&failing_heap);
+        test_heap_fail_after(budget);
         int rc =
             coord_prep_multi(&f->prep, &f->tree, &f->caller, ops, 2, 2, TIME_OF(2), tops, &txn);
-        coord_heap_set(NULL);
+        test_heap_restore();
         if (rc == COORD_OK) {
             break;
         }
@@ -988,10 +976,9 @@ static void test_out_of_memory_in_prep_is_an_error_and_leaves_no_records(void **
     assert_non_null(node_at(&f->tree, "/p/s-0000000000"));
     /* A single op fails the same way, as an ERROR txn carrying ESYSTEM. */
     struct coord_op op = create_op("/q", NULL, 0);
-    alloc_budget = 0;
-    coord_heap_set(&failing_heap);
+    test_heap_fail_after(0);
     int rc = coord_prep_op(&f->prep, &f->tree, &f->caller, &op, 3, TIME_OF(3), &txn);
-    coord_heap_set(NULL);
+    test_heap_restore();
     assert_int_equal(rc, COORD_ENOMEM);
     assert_int_equal(txn.type, COORD_OP_ERROR);
     assert_int_equal(txn.err, COORD_ESYSTEM);

@@ -7,6 +7,8 @@
 
 #include <cmocka.h>
 
+#include "test_heap.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,14 +56,11 @@ static int setup(void **state)
     return 0;
 }
 
-static bool heap_limited;
-
 /* Also undoes a failing allocator left behind by a test that stopped early. */
 static int heap_restore(void **state)
 {
     (void)state;
-    heap_limited = false;
-    coord_heap_set(NULL);
+    test_heap_restore();
     return 0;
 }
 
@@ -565,32 +564,6 @@ static void test_callback_cannot_change_the_manager(void **state)
 /* ---- allocation failure ------------------------------------------------------------------------
  */
 
-static size_t heap_budget;
-
-static void *limited_malloc(size_t size)
-{
-    if (heap_limited) {
-        if (heap_budget == 0) {
-            return NULL;
-        }
-        heap_budget--;
-    }
-    return malloc(size);
-}
-
-static void *limited_realloc(void *ptr, size_t size)
-{
-    if (heap_limited) {
-        if (heap_budget == 0) {
-            return NULL;
-        }
-        heap_budget--;
-    }
-    return realloc(ptr, size);
-}
-
-static const struct coord_heap limited_heap = {limited_malloc, limited_realloc, free};
-
 struct step
 {
     uint64_t watcher;
@@ -635,9 +608,7 @@ static void test_failed_add_leaves_manager_unchanged(void **state)
         failed_once = false;
         struct coord_watches w;
         assert_int_equal(coord_watches_init(&w), COORD_OK);
-        coord_heap_set(&limited_heap);
-        heap_limited = true;
-        heap_budget = budget;
+        test_heap_fail_after((long)budget);
         for (size_t i = 0; i < n; i++) {
             struct dump before, after;
             snapshot(&w, &before);
@@ -654,13 +625,12 @@ static void test_failed_add_leaves_manager_unchanged(void **state)
                 assert_int_equal(coord_watches_path_count(&w), paths);
                 assert_int_equal(coord_watches_watcher_count(&w), watchers);
                 assert_false(coord_watches_has(&w, s->watcher, s->path, strlen(s->path), s->kind));
-                heap_limited = false;
+                test_heap_fail_after(-1);
                 rc = coord_watches_add(&w, s->watcher, s->path, strlen(s->path), s->kind);
             }
             assert_int_equal(rc, COORD_OK);
         }
-        heap_limited = false;
-        coord_heap_set(NULL);
+        test_heap_restore();
         assert_int_equal(coord_watches_count(&w), 14 + 10 + 1 + 1);
         assert_int_equal(coord_watches_path_count(&w), 14);
         assert_int_equal(coord_watches_watcher_count(&w), 12);
@@ -679,9 +649,7 @@ static void test_trigger_remove_and_dumps_never_allocate(void **state)
     assert_int_equal(add(f, 2, "/a", COORD_WATCH_CHILD), COORD_OK);
     assert_int_equal(add(f, 3, "/", COORD_WATCH_PERSISTENT_RECURSIVE), COORD_OK);
     assert_int_equal(add(f, 4, "/b", COORD_WATCH_PERSISTENT), COORD_OK);
-    coord_heap_set(&limited_heap);
-    heap_limited = true;
-    heap_budget = 0;
+    test_heap_fail_after(0);
     assert_int_equal(fire(f, COORD_EV_DELETED, "/a"), 3);
     assert_event(f, 0, 1, COORD_EV_DELETED, "/a");
     assert_event(f, 1, 2, COORD_EV_DELETED, "/a");
@@ -695,8 +663,7 @@ static void test_trigger_remove_and_dumps_never_allocate(void **state)
     assert_int_equal(rm(f, 4, "/b", COORD_WATCHER_CHILDREN, true), COORD_OK);
     coord_watches_remove_watcher(&f->w, 3);
     assert_int_equal(coord_watches_count(&f->w), 1);
-    heap_limited = false;
-    coord_heap_set(NULL);
+    test_heap_restore();
 }
 
 /* ---- against a model ----------------------------------------------------------------------------

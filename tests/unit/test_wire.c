@@ -6,6 +6,8 @@
 
 #include <cmocka.h>
 
+#include "test_heap.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -1087,30 +1089,17 @@ static void test_every_truncation_of_every_request_is_rejected_cleanly(void **st
     }
 }
 
-/* An allocator that fails from the n-th call on. */
-static int heap_calls_left;
-static void *failing_malloc(size_t size)
-{
-    return heap_calls_left-- > 0 ? malloc(size) : NULL;
-}
-static void *failing_realloc(void *ptr, size_t size)
-{
-    return heap_calls_left-- > 0 ? realloc(ptr, size) : NULL;
-}
-
 static void test_out_of_memory_while_decoding_is_enomem(void **state)
 {
     (void)state;
     struct coord_buf out;
     coord_buf_init(&out);
     encode_sample(&out, SAMPLE_MULTI);
-    const struct coord_heap failing = {failing_malloc, failing_realloc, free};
     for (int ok_calls = 0; ok_calls < 2; ok_calls++) {
-        heap_calls_left = ok_calls;
-        coord_heap_set(&failing);
+        test_heap_fail_after(ok_calls);
         struct coord_request req;
         int rc = coord_wire_decode_request(out.data + 4, out.len - 4, &req);
-        coord_heap_set(NULL);
+        test_heap_restore();
         assert_int_equal(rc, COORD_ENOMEM);
         assert_int_equal(req.xid, 100 + SAMPLE_MULTI);
         assert_null(req.ops);
