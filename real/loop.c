@@ -438,9 +438,10 @@ static void conn_readable(struct real_loop *l, struct real_conn *c)
             conn_drop(l, c); /* The client closed its side too: done. */
             return;
         }
-        if (n == 0 && c->closing && !c->in_core) {
-            /* A four-letter-word client that half-closed after its command
-             * (zktop does): stop reading, the answer still goes out. */
+        if (n == 0 && c->closing) {
+            /* The client half-closed a connection we are closing anyway (a
+             * four-letter word from zktop, a closeSession): stop reading, and
+             * let what we still owe it go out before the close. */
             struct epoll_event ev = {.events = c->want_out ? EPOLLOUT : 0, .data.u64 = c->id};
             epoll_ctl(l->epfd, EPOLL_CTL_MOD, c->fd, &ev);
             mark_dirty(l, c);
