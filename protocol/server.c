@@ -13,78 +13,7 @@
 #include <string.h>
 
 #include "coord/wire.h"
-
-/* ---- structures -------------------------------------------------------------- */
-
-enum conn_state {
-    CONN_NEW = 0,   /* Waiting for ConnectRequest (or a four-letter word). */
-    CONN_HANDSHAKE, /* createSession is being logged. */
-    CONN_ACTIVE,
-    CONN_CLOSING, /* We closed it: ignore whatever else arrives. */
-};
-
-/* One entry of a connection's reply queue: a write waiting for its sync, or
- * a read (a copy of its frame) waiting behind such a write. */
-struct conn_slot
-{
-    struct conn_slot *next;
-    struct server_pending *write; /* NULL for a deferred read. */
-    size_t len;
-    uint8_t frame[]; /* The deferred read's payload. */
-};
-
-struct server_conn
-{
-    uint64_t id;
-    enum conn_state state;
-    struct coord_buf in;
-    coord_session_id session;
-    bool has_readonly;
-    bool super;
-    struct coord_ident *ids; /* ids[0] is ("ip", peer address); each owns its strings. */
-    size_t id_count;
-    struct conn_slot *slots; /* Reply queue, oldest first. */
-    struct conn_slot *slots_tail;
-    size_t slot_count;
-    /* For cons/stat and the benchmarks. */
-    uint64_t received;
-    uint64_t sent;
-    int32_t last_cxid;
-    coord_zxid last_zxid;
-    int32_t last_op;
-    coord_time_ms established_ms;
-    coord_time_ms last_response_ms;
-    int64_t last_latency_ms;
-    int64_t latency_min_ms;
-    int64_t latency_max_ms;
-    int64_t latency_sum_ms;
-    uint64_t latency_count;
-    char ip[64];
-};
-
-/* A transaction logged and not yet applied. */
-struct server_pending
-{
-    struct server_pending *next;
-    coord_zxid zxid;
-    uint64_t token;           /* The storage token of its log append. */
-    struct server_conn *conn; /* Where the reply goes; NULL if none (or gone). */
-    int32_t xid;
-    int32_t type;             /* The request's opcode (create2, multi, connect...); 0 = expiry. */
-    coord_session_id session; /* createSession: the new id; closeSession: the closed one. */
-    int32_t timeout_ms;       /* createSession */
-    bool has_readonly;        /* createSession: mirror the request's readOnly byte. */
-    coord_time_ms started_ms;
-    uint32_t op_count; /* multi: the request's op types follow the txn bytes. */
-    size_t txn_len;
-    uint8_t txn[]; /* Encoded txn, then op_count int32 op types. */
-};
-
-struct server_new_conn
-{
-    uint64_t conn;
-    coord_time_ms opened_ms;
-};
+#include "server_int.h"
 
 #define SERVER_HANDSHAKE_TIMEOUT_DEFAULT_MS 10000
 #define SERVER_CONN_QUEUE_MAX 10000       /* Requests in flight per connection. */
@@ -93,31 +22,23 @@ struct server_new_conn
 
 /* ---- small helpers -------------------------------------------------------------- */
 
-static void server_trace_d(struct coord_server *s,
-                           enum coord_trace_type type,
-                           int64_t a,
-                           int64_t b,
-                           int64_t c,
-                           int64_t d,
-                           const char *text);
-
-static void server_trace(struct coord_server *s,
-                         enum coord_trace_type type,
-                         int64_t a,
-                         int64_t b,
-                         int64_t c,
-                         const char *text)
+void server_trace(struct coord_server *s,
+                  enum coord_trace_type type,
+                  int64_t a,
+                  int64_t b,
+                  int64_t c,
+                  const char *text)
 {
     server_trace_d(s, type, a, b, c, 0, text);
 }
 
-static void server_trace_d(struct coord_server *s,
-                           enum coord_trace_type type,
-                           int64_t a,
-                           int64_t b,
-                           int64_t c,
-                           int64_t d,
-                           const char *text)
+void server_trace_d(struct coord_server *s,
+                    enum coord_trace_type type,
+                    int64_t a,
+                    int64_t b,
+                    int64_t c,
+                    int64_t d,
+                    const char *text)
 {
     if (s->env.trace == NULL) {
         return;
@@ -158,7 +79,9 @@ static void conn_free_slots(struct server_conn *c)
     while (c->slots != NULL) {
         struct conn_slot *slot = c->slots;
         c->slots = slot->next;
-        if (slot->write != NULL) {
+        if (slot->write != NULL && slot->write->forwarded) {
+            coord_free(slot->write); /* A learner's record: the slot owns it. */
+        } else if (slot->write != NULL) {
             slot->write->conn = NULL; /* Its reply has nowhere to go now. */
         }
         coord_free(slot);
@@ -203,6 +126,24 @@ static void conn_close(struct coord_server *s, struct server_conn *c, const char
         struct coord_session *sess = coord_sessions_get(&s->sessions, c->session);
         if (sess != NULL && sess->conn == c->id) {
             sess->conn = 0;
+        }
+    }
+}
+
+void server_conn_close(struct coord_server *s, struct server_conn *c, const char *why)
+{
+    conn_close(s, c, why);
+}
+
+void server_close_clients(struct coord_server *s, bool all, const char *why)
+{
+    size_t pos = 0;
+    uint64_t key;
+    void *value;
+    while (coord_u64map_next(&s->conns, &pos, &key, &value)) {
+        struct server_conn *c = value;
+        if (all || !c->read_only) {
+            conn_close(s, c, why);
         }
     }
 }
@@ -284,6 +225,15 @@ static void reply_header(struct coord_server *s,
 {
     coord_wire_reply_header_only(&s->out, xid, zxid, coord_err_wire(err));
     conn_send(s, c, &s->out);
+}
+
+void server_reply_header(struct coord_server *s,
+                         struct server_conn *c,
+                         int32_t xid,
+                         coord_zxid zxid,
+                         int err)
+{
+    reply_header(s, c, xid, zxid, err);
 }
 
 static void note_latency(struct coord_server *s,
@@ -669,7 +619,87 @@ static void conn_push_slot(struct server_conn *c, struct conn_slot *slot)
     c->slot_count++;
 }
 
-/* Log a prepared transaction and queue it until its sync. */
+void server_push_slot(struct server_conn *c, struct conn_slot *slot)
+{
+    conn_push_slot(c, slot);
+}
+
+/* A new record at the tail of the pending queue holding a copy of the txn
+ * (room for op_count op types after it). When `log`, it is appended to the
+ * log with the next token; otherwise it is already durable (recovery). */
+static struct server_pending *pending_append(struct coord_server *s,
+                                             const uint8_t *txn,
+                                             size_t len,
+                                             coord_zxid zxid,
+                                             uint32_t op_count,
+                                             bool log)
+{
+    size_t size = sizeof(struct server_pending) + len + op_count * sizeof(int32_t);
+    struct server_pending *p = coord_malloc(size);
+    if (p == NULL) {
+        return NULL;
+    }
+    memset(p, 0, sizeof *p);
+    p->zxid = zxid;
+    p->started_ms = s->now_ms;
+    p->op_count = op_count;
+    p->txn_len = len;
+    memcpy(p->txn, txn, len);
+    if (s->pending_tail != NULL) {
+        s->pending_tail->next = p;
+    } else {
+        s->pending = p;
+    }
+    s->pending_tail = p;
+    if (log) {
+        p->token = ++s->token_seq;
+        s->env.log_append(s->env.ctx, txn, len, p->token);
+    }
+    return p;
+}
+
+int server_log_txn(struct coord_server *s,
+                   const uint8_t *txn,
+                   size_t len,
+                   coord_zxid zxid,
+                   struct server_pending **out)
+{
+    struct server_pending *p = pending_append(s, txn, len, zxid, 0, true);
+    if (out != NULL) {
+        *out = p;
+    }
+    return p == NULL ? COORD_ENOMEM : COORD_OK;
+}
+
+coord_zxid server_last_logged(const struct coord_server *s)
+{
+    return s->pending_tail != NULL ? s->pending_tail->zxid : s->tree.last_zxid;
+}
+
+/* Drop the pending records after zxid `after` (a learner told to truncate). */
+void server_free_pending_from(struct coord_server *s, coord_zxid after)
+{
+    struct server_pending **link = &s->pending;
+    struct server_pending *last = NULL;
+    while (*link != NULL && (*link)->zxid <= after) {
+        last = *link;
+        link = &(*link)->next;
+    }
+    struct server_pending *p = *link;
+    *link = NULL;
+    s->pending_tail = last;
+    while (p != NULL) {
+        struct server_pending *next = p->next;
+        if (p->conn != NULL) {
+            /* Its connection still points at it: that reply will never come. */
+            conn_close(s, p->conn, "write dropped by truncation");
+        }
+        coord_free(p);
+        p = next;
+    }
+}
+
+/* Log a prepared transaction and queue it until it commits. */
 static int submit_txn(struct coord_server *s,
                       struct server_conn *c,
                       const struct coord_txn *txn,
@@ -683,40 +713,28 @@ static int submit_txn(struct coord_server *s,
         return COORD_ENOMEM;
     }
     uint32_t op_count = type == COORD_OP_MULTI && req != NULL ? req->op_count : 0;
-    size_t size = sizeof(struct server_pending) + s->logbuf.len + op_count * sizeof(int32_t);
-    struct server_pending *p = coord_malloc(size);
-    if (p == NULL) {
-        return COORD_ENOMEM;
-    }
     struct conn_slot *slot = NULL;
     if (c != NULL) {
         slot = coord_malloc(sizeof *slot);
         if (slot == NULL) {
-            coord_free(p);
             return COORD_ENOMEM;
         }
     }
-    memset(p, 0, sizeof *p);
-    p->zxid = txn->zxid;
+    struct server_pending *p =
+        pending_append(s, s->logbuf.data, s->logbuf.len, txn->zxid, op_count, true);
+    if (p == NULL) {
+        coord_free(slot);
+        return COORD_ENOMEM;
+    }
     p->conn = c;
     p->xid = xid;
     p->type = type;
     p->session = txn->session;
     p->timeout_ms = txn->timeout_ms;
-    p->started_ms = s->now_ms;
-    p->op_count = op_count;
-    p->txn_len = s->logbuf.len;
-    memcpy(p->txn, s->logbuf.data, s->logbuf.len);
     for (uint32_t i = 0; i < op_count; i++) {
         int32_t t = req->ops[i].type;
         memcpy(p->txn + p->txn_len + i * sizeof t, &t, sizeof t);
     }
-    if (s->pending_tail != NULL) {
-        s->pending_tail->next = p;
-    } else {
-        s->pending = p;
-    }
-    s->pending_tail = p;
     if (slot != NULL) {
         slot->write = p;
         slot->len = 0;
@@ -724,8 +742,9 @@ static int submit_txn(struct coord_server *s,
     }
     s->next_zxid++;
     s->stats.writes_total++;
-    p->token = ++s->token_seq;
-    s->env.log_append(s->env.ctx, s->logbuf.data, s->logbuf.len, p->token);
+    if (s->zab != NULL) {
+        zab_proposed(s, p);
+    }
     return COORD_OK;
 }
 
@@ -749,19 +768,20 @@ static bool is_write_op(int32_t type)
     }
 }
 
-static int do_write(struct coord_server *s,
-                    struct server_conn *c,
-                    const struct coord_request *req,
-                    int decode_err)
+int server_prep_write(struct coord_server *s,
+                      struct server_conn *c,
+                      coord_session_id session,
+                      const struct coord_authinfo *auth,
+                      const struct coord_request *req,
+                      int decode_err)
 {
-    struct coord_authinfo auth = conn_auth(c);
-    struct coord_caller caller = {c->session, req->xid, &auth};
+    struct coord_caller caller = {session, req->xid, auth};
     struct coord_txn txn;
     int64_t wall = server_wall(s);
     if (decode_err != COORD_OK) {
         /* An undecodable write still uses up a zxid (zk-wire §14). */
         memset(&txn, 0, sizeof txn);
-        txn.session = c->session;
+        txn.session = session;
         txn.cxid = req->xid;
         txn.zxid = s->next_zxid;
         txn.time_ms = wall;
@@ -770,8 +790,8 @@ static int do_write(struct coord_server *s,
         return submit_txn(s, c, &txn, req->xid, req->type, NULL);
     }
     if (req->type == COORD_OP_CLOSESESSION) {
-        coord_sessions_set_closing(&s->sessions, c->session);
-        int rc = coord_prep_close_session(&s->prep, &s->tree, c->session, s->next_zxid, wall, &txn);
+        coord_sessions_set_closing(&s->sessions, session);
+        int rc = coord_prep_close_session(&s->prep, &s->tree, session, s->next_zxid, wall, &txn);
         if (rc != COORD_OK) {
             return rc;
         }
@@ -807,6 +827,15 @@ static int do_write(struct coord_server *s,
         return rc;
     }
     return submit_txn(s, c, &txn, req->xid, req->type, req);
+}
+
+static int do_write(struct coord_server *s,
+                    struct server_conn *c,
+                    const struct coord_request *req,
+                    int decode_err)
+{
+    struct coord_authinfo auth = conn_auth(c);
+    return server_prep_write(s, c, c->session, &auth, req, decode_err);
 }
 
 /* The reply to a write, from what applying it did. */
@@ -898,16 +927,39 @@ static int handle_request(struct coord_server *s,
                           size_t len,
                           bool from_queue);
 
+static int conn_drain(struct coord_server *s, struct server_conn *c);
+
 /* Answer the deferred reads at the head of the queue, up to the next write. */
+static void reply_sync(struct coord_server *s, struct server_conn *c, struct server_pending *rec)
+{
+    note_latency(s, c, rec->started_ms, rec->xid, COORD_OP_SYNC, server_last_zxid(s));
+    size_t start = coord_wire_reply_begin(&s->out, rec->xid, server_last_zxid(s), 0);
+    coord_wire_put_str(&s->out, (const char *)rec->txn, rec->txn_len);
+    coord_wire_frame_end(&s->out, start);
+    conn_send(s, c, &s->out);
+}
+
+int server_conn_drain(struct coord_server *s, struct server_conn *c)
+{
+    return conn_drain(s, c);
+}
+
 static int conn_drain(struct coord_server *s, struct server_conn *c)
 {
-    while (c->slots != NULL && c->slots->write == NULL && c->state == CONN_ACTIVE) {
+    while (c->slots != NULL && c->state == CONN_ACTIVE &&
+           (c->slots->write == NULL || c->slots->write->sync_done)) {
         struct conn_slot *slot = c->slots;
         c->slots = slot->next;
         if (c->slots == NULL) {
             c->slots_tail = NULL;
         }
         c->slot_count--;
+        if (slot->write != NULL) {
+            reply_sync(s, c, slot->write); /* A learner's sync the leader answered. */
+            coord_free(slot->write);
+            coord_free(slot);
+            continue;
+        }
         int rc = handle_request(s, c, slot->frame, slot->len, true);
         coord_free(slot);
         if (rc != COORD_OK) {
@@ -931,9 +983,59 @@ static void reply_connect(struct coord_server *s,
         coord_sessions_password(&s->sessions, id, resp.passwd);
     }
     resp.has_readonly = has_readonly;
-    resp.readonly = false;
+    resp.readonly = c->read_only;
     coord_wire_encode_connect_resp(&s->out, &resp);
     conn_send(s, c, &s->out);
+}
+
+int server_prep_create_session(struct coord_server *s,
+                               struct server_conn *c,
+                               coord_session_id id,
+                               int32_t timeout_ms,
+                               bool has_readonly)
+{
+    struct coord_txn txn;
+    memset(&txn, 0, sizeof txn);
+    txn.type = COORD_OP_CREATESESSION;
+    txn.session = id;
+    txn.zxid = s->next_zxid;
+    txn.time_ms = server_wall(s);
+    txn.timeout_ms = timeout_ms;
+    int rc = submit_txn(s, c, &txn, 0, COORD_OP_CREATESESSION, NULL);
+    if (rc == COORD_OK) {
+        s->pending_tail->has_readonly = has_readonly;
+    }
+    return rc;
+}
+
+/* Cut off from the quorum, a server still serves reads to clients that said
+ * they accept a read-only server (ZooKeeper's read-only mode). A new session
+ * is local to this connection: it is never logged, and the client gets a
+ * global one once it reaches a server of the quorum. */
+static int connect_read_only(struct coord_server *s,
+                             struct server_conn *c,
+                             const struct coord_connect_req *req,
+                             int32_t timeout)
+{
+    coord_session_id id = req->session;
+    if (id != 0) {
+        struct coord_session *sess = coord_sessions_get(&s->sessions, id);
+        if (sess == NULL ||
+            !coord_sessions_check_password(&s->sessions, id, req->passwd,
+                                           req->passwd_len < 0 ? 0 : (size_t)req->passwd_len)) {
+            reply_connect(s, c, 0, 0, req->has_readonly);
+            conn_close(s, c, "session expired or password wrong");
+            return COORD_OK;
+        }
+    } else {
+        id = coord_sessions_next_id(&s->sessions);
+    }
+    c->read_only = true;
+    c->session = id;
+    c->state = CONN_ACTIVE;
+    c->established_ms = s->now_ms;
+    reply_connect(s, c, id, timeout, req->has_readonly);
+    return COORD_OK;
 }
 
 static int handle_connect(struct coord_server *s,
@@ -955,19 +1057,20 @@ static int handle_connect(struct coord_server *s,
     int32_t min = coord_sessions_min_timeout(s->cfg.tick_ms, s->cfg.min_session_ms);
     int32_t max = coord_sessions_max_timeout(s->cfg.tick_ms, s->cfg.max_session_ms);
     int32_t timeout = coord_sessions_negotiate(req.timeout_ms, min, max);
+    if (s->zab != NULL && !zab_serving(s)) {
+        if (!s->cfg.read_only_enabled || !req.readonly) {
+            conn_close(s, c, "not serving: no quorum");
+            return COORD_OK;
+        }
+        return connect_read_only(s, c, &req, timeout);
+    }
     if (req.session == 0) {
         coord_session_id id = coord_sessions_next_id(&s->sessions);
-        struct coord_txn txn;
-        memset(&txn, 0, sizeof txn);
-        txn.type = COORD_OP_CREATESESSION;
-        txn.session = id;
-        txn.zxid = s->next_zxid;
-        txn.time_ms = server_wall(s);
-        txn.timeout_ms = timeout;
         c->state = CONN_HANDSHAKE;
-        int rc = submit_txn(s, c, &txn, 0, COORD_OP_CREATESESSION, NULL);
+        int rc = s->zab != NULL && !zab_is_leader(s)
+                     ? zab_forward_create_session(s, c, id, timeout, req.has_readonly)
+                     : server_prep_create_session(s, c, id, timeout, req.has_readonly);
         if (rc == COORD_OK) {
-            s->pending_tail->has_readonly = req.has_readonly;
             c->session = id; /* Provisional: the session exists once applied. */
         }
         return rc;
@@ -989,6 +1092,9 @@ static int handle_connect(struct coord_server *s,
         }
     }
     coord_sessions_set_timeout(&s->sessions, req.session, timeout, s->now_ms);
+    if (s->zab != NULL) {
+        zab_session_touched(s, req.session);
+    }
     sess->conn = c->id;
     c->session = req.session;
     c->state = CONN_ACTIVE;
@@ -1052,7 +1158,16 @@ static int handle_request(struct coord_server *s,
         return COORD_OK;
     }
     int result = COORD_OK;
-    if (is_write_op(req.type)) {
+    if (is_write_op(req.type) && c->read_only) {
+        if (req.type == COORD_OP_CLOSESESSION) {
+            reply_header(s, c, req.xid, server_last_zxid(s), COORD_OK);
+            conn_close(s, c, "closeSession (read-only)");
+        } else {
+            reply_header(s, c, req.xid, server_last_zxid(s), COORD_ENOTREADONLY);
+        }
+    } else if (is_write_op(req.type) && s->zab != NULL && !zab_is_leader(s)) {
+        result = zab_forward(s, c, &req, payload, len);
+    } else if (is_write_op(req.type)) {
         result = do_write(s, c, &req, rc);
     } else if (rc != COORD_OK) {
         reply_header(s, c, req.xid, server_last_zxid(s), rc);
@@ -1083,6 +1198,10 @@ static int handle_request(struct coord_server *s,
                 break;
             }
             case COORD_OP_SYNC: {
+                if (s->zab != NULL && !zab_is_leader(s) && !c->read_only) {
+                    result = zab_forward_sync(s, c, &req);
+                    break;
+                }
                 size_t start = coord_wire_reply_begin(&s->out, req.xid, server_last_zxid(s), 0);
                 coord_wire_put_ustring(&s->out, req.op.path);
                 coord_wire_frame_end(&s->out, start);
@@ -1179,6 +1298,9 @@ static int conn_process(struct coord_server *s, struct server_conn *c)
             rc = handle_connect(s, c, p + 4, flen);
         } else {
             coord_sessions_touch(&s->sessions, c->session, s->now_ms);
+            if (s->zab != NULL && !c->read_only) {
+                zab_session_touched(s, c->session);
+            }
             rc = handle_request(s, c, p + 4, flen, false);
         }
         if (rc != COORD_OK) {
@@ -1283,10 +1405,21 @@ static int apply_pending(struct coord_server *s, struct server_pending *p)
     int apply_rc;
     rc = state_apply(s, &txn, coord_hash64(p->txn, p->txn_len, 0), results, cap, &apply_rc);
     coord_prep_applied(&s->prep, txn.zxid);
+    if (rc == COORD_OK && s->zab != NULL) {
+        rc = zab_applied(s, p->txn, p->txn_len, txn.zxid);
+    }
+    /* The request this txn answers: ours (leader, standalone), or on a
+     * learner the record of a request it forwarded. */
     struct server_conn *c = p->conn;
+    struct server_pending *req = p;
+    if (c == NULL && s->zab != NULL && !zab_is_leader(s)) {
+        c = zab_match_local(s, &txn, &req);
+    }
+    bool popped = false;
     if (rc == COORD_OK && c != NULL && c->state != CONN_CLOSING) {
         /* The write is the head of its connection's queue: pop it. */
-        COORD_ASSERT(c->slots != NULL && c->slots->write == p);
+        COORD_ASSERT(c->slots != NULL && c->slots->write == req);
+        popped = true;
         struct conn_slot *slot = c->slots;
         c->slots = slot->next;
         if (c->slots == NULL) {
@@ -1294,27 +1427,35 @@ static int apply_pending(struct coord_server *s, struct server_pending *p)
         }
         c->slot_count--;
         coord_free(slot);
-        note_latency(s, c, p->started_ms, p->xid, p->type, p->zxid);
-        if (p->type == COORD_OP_CREATESESSION) {
-            struct coord_session *sess = coord_sessions_get(&s->sessions, p->session);
+        req->zxid = txn.zxid;
+        note_latency(s, c, req->started_ms, req->xid, req->type, txn.zxid);
+        if (req->type == COORD_OP_CREATESESSION) {
+            struct coord_session *sess = coord_sessions_get(&s->sessions, txn.session);
             if (sess != NULL) {
                 sess->conn = c->id;
             }
             c->state = CONN_ACTIVE;
             c->established_ms = s->now_ms;
-            reply_connect(s, c, p->session, p->timeout_ms, p->has_readonly);
+            if (apply_rc == COORD_OK) {
+                reply_connect(s, c, txn.session, txn.timeout_ms, req->has_readonly);
+            } else {
+                conn_close(s, c, "session could not be created");
+            }
         } else {
-            reply_write(s, c, p, &txn, results, apply_rc);
+            reply_write(s, c, req, &txn, results, apply_rc);
         }
     }
     if (rc == COORD_OK && txn.type == COORD_OP_CLOSESESSION) {
-        /* Expiry submits with no request opcode: only a client asks. */
-        bool asked = p->type == COORD_OP_CLOSESESSION;
+        /* Expiry has no request behind it (cxid 0): only a client asks. */
+        bool asked = req->type == COORD_OP_CLOSESESSION || (s->zab != NULL && txn.cxid != 0);
         if (asked && c != NULL && c->state != CONN_CLOSING) {
             c->session = 0;
             conn_close(s, c, "closeSession");
         }
         session_closed(s, txn.session, !asked);
+    }
+    if (req != p && popped) {
+        coord_free(req);
     }
     if (results != &one) {
         coord_free(results);
@@ -1335,17 +1476,27 @@ static int apply_pending(struct coord_server *s, struct server_pending *p)
     return rc;
 }
 
+int server_commit_head(struct coord_server *s)
+{
+    struct server_pending *p = s->pending;
+    COORD_ASSERT(p != NULL);
+    s->pending = p->next;
+    if (s->pending == NULL) {
+        s->pending_tail = NULL;
+    }
+    int rc = apply_pending(s, p);
+    /* The conn's slot (if any) no longer points at p. */
+    coord_free(p);
+    return rc;
+}
+
 static int on_synced(struct coord_server *s, uint64_t token)
 {
+    if (s->zab != NULL) {
+        return zab_on_synced(s, token);
+    }
     while (s->pending != NULL && s->pending->token <= token) {
-        struct server_pending *p = s->pending;
-        s->pending = p->next;
-        if (s->pending == NULL) {
-            s->pending_tail = NULL;
-        }
-        int rc = apply_pending(s, p);
-        /* The conn's slot (if any) no longer points at p. */
-        coord_free(p);
+        int rc = server_commit_head(s);
         if (rc != COORD_OK) {
             return rc;
         }
@@ -1411,8 +1562,27 @@ static int64_t expire_handshakes(struct coord_server *s)
     return INT64_MAX;
 }
 
+/* Sessions expire on a standalone server and on an established leader only:
+ * a learner's session table follows the leader's closeSession txns. */
+static bool owns_expiry(const struct coord_server *s)
+{
+    return s->zab == NULL || (zab_is_leader(s) && zab_serving(s));
+}
+
+void server_touch_all_sessions(struct coord_server *s)
+{
+    size_t pos = 0;
+    const struct coord_session *sess;
+    while (coord_sessions_next(&s->sessions, &pos, &sess)) {
+        coord_sessions_touch(&s->sessions, sess->id, s->now_ms);
+    }
+}
+
 static int expire_sessions(struct coord_server *s)
 {
+    if (!owns_expiry(s)) {
+        return COORD_OK;
+    }
     coord_session_id ids[64];
     size_t n;
     do {
@@ -1434,10 +1604,16 @@ static int expire_sessions(struct coord_server *s)
 
 static void update_timer(struct coord_server *s)
 {
-    int64_t deadline = coord_sessions_next_deadline(&s->sessions);
+    int64_t deadline = owns_expiry(s) ? coord_sessions_next_deadline(&s->sessions) : INT64_MAX;
     int64_t handshake = expire_handshakes(s);
     if (handshake < deadline) {
         deadline = handshake;
+    }
+    if (s->zab != NULL) {
+        int64_t z = zab_deadline(s);
+        if (z < deadline) {
+            deadline = z;
+        }
     }
     if (deadline != s->wake_ms && deadline != INT64_MAX) {
         s->wake_ms = deadline;
@@ -1475,6 +1651,45 @@ static void set_err(char *errmsg, size_t cap, const char *msg)
     errmsg[n] = '\0';
 }
 
+/* Restore tree and sessions from a snapshot into a fresh state. */
+static int snapshot_restore(struct coord_server *s, const void *snap, size_t len)
+{
+    struct coord_reader r;
+    coord_reader_init(&r, snap, len);
+    if (coord_reader_be32(&r) != SERVER_SNAP_MAGIC ||
+        coord_reader_be32(&r) != SERVER_SNAP_VERSION) {
+        return COORD_ECORRUPT;
+    }
+    int rc = coord_tree_restore(&s->tree, &r);
+    if (rc == COORD_OK) {
+        rc = coord_sessions_restore(&s->sessions, &r, s->now_ms == INT64_MIN ? 0 : s->now_ms);
+    }
+    return rc == COORD_OK || rc == COORD_ENOMEM ? rc : COORD_EMARSHALLING;
+}
+
+int server_load_snapshot(struct coord_server *s, const uint8_t *snap, size_t len)
+{
+    coord_watches_close(&s->watches);
+    coord_sessions_close(&s->sessions);
+    coord_tree_close(&s->tree);
+    coord_prep_reset(&s->prep);
+    int rc = coord_tree_init(&s->tree);
+    coord_id id = s->cfg.id == 0 ? 1 : s->cfg.id;
+    if (rc == COORD_OK) {
+        s->tree.data_max_bytes = s->cfg.data_max_bytes;
+        coord_tree_set_change_cb(&s->tree, server_tree_changed, s);
+        rc = coord_sessions_init(&s->sessions, s->cfg.tick_ms, id, coord_rng_next(&s->rng),
+                                 s->cfg.session_secret);
+    }
+    if (rc == COORD_OK) {
+        rc = coord_watches_init(&s->watches);
+    }
+    if (rc == COORD_OK) {
+        rc = snapshot_restore(s, snap, len);
+    }
+    return rc;
+}
+
 static int server_recover(struct coord_server *s,
                           const struct coord_storage *st,
                           char *errmsg,
@@ -1484,21 +1699,13 @@ static int server_recover(struct coord_server *s,
         return COORD_OK;
     }
     if (st->snapshot != NULL && st->snapshot_len > 0) {
-        struct coord_reader r;
-        coord_reader_init(&r, st->snapshot, st->snapshot_len);
-        if (coord_reader_be32(&r) != SERVER_SNAP_MAGIC ||
-            coord_reader_be32(&r) != SERVER_SNAP_VERSION) {
-            set_err(errmsg, errmsg_len, "snapshot: bad magic or version");
-            return COORD_ECORRUPT;
-        }
-        int rc = coord_tree_restore(&s->tree, &r);
-        if (rc == COORD_OK) {
-            rc = coord_sessions_restore(&s->sessions, &r, 0);
-        }
+        int rc = snapshot_restore(s, st->snapshot, st->snapshot_len);
         if (rc != COORD_OK) {
             set_err(errmsg, errmsg_len,
-                    rc == COORD_ENOMEM ? "snapshot: out of memory" : "snapshot: corrupt content");
-            return rc;
+                    rc == COORD_ENOMEM     ? "snapshot: out of memory"
+                    : rc == COORD_ECORRUPT ? "snapshot: bad magic or version"
+                                           : "snapshot: corrupt content");
+            return rc == COORD_ECORRUPT || rc == COORD_ENOMEM ? rc : COORD_ECORRUPT;
         }
     }
     int64_t replayed = 0;
@@ -1512,8 +1719,20 @@ static int server_recover(struct coord_server *s,
                 set_err(errmsg, errmsg_len, "log: undecodable transaction record");
                 return rc;
             }
-            if (txn.zxid <= s->tree.last_zxid) {
+            if (txn.zxid <= s->tree.last_zxid || txn.zxid <= server_last_logged(s)) {
                 coord_txn_release(&txn); /* Already in the snapshot. */
+                continue;
+            }
+            if (s->zab != NULL) {
+                /* Quorum mode: logged is not committed. The tail waits,
+                 * unapplied, until a leader tells what to keep. */
+                coord_zxid zxid = txn.zxid;
+                coord_txn_release(&txn);
+                if (pending_append(s, rec, len, zxid, 0, false) == NULL) {
+                    set_err(errmsg, errmsg_len, "log: out of memory during replay");
+                    return COORD_ENOMEM;
+                }
+                replayed++;
                 continue;
             }
             int apply_rc;
@@ -1588,6 +1807,10 @@ int coord_server_init(struct coord_server *s,
     if (rc == COORD_OK) {
         rc = coord_watches_init(&s->watches);
     }
+    if (rc == COORD_OK && s->cfg.voter_count > 0) {
+        rc = zab_init(s, storage != NULL ? storage->meta : NULL,
+                      storage != NULL ? storage->meta_len : 0, errmsg, errmsg_len);
+    }
     if (rc == COORD_OK) {
         rc = server_recover(s, storage, errmsg, errmsg_len);
     }
@@ -1636,6 +1859,9 @@ void coord_server_close(struct coord_server *s)
     s->pending_tail = NULL;
     coord_free(s->fresh);
     s->fresh = NULL;
+    if (s->zab != NULL) {
+        zab_close(s);
+    }
     coord_watches_close(&s->watches);
     coord_sessions_close(&s->sessions);
     coord_prep_close(&s->prep);
@@ -1708,6 +1934,9 @@ int coord_server_step(struct coord_server *s, const struct coord_event *ev)
         }
     }
     int rc = COORD_OK;
+    if (first && s->zab != NULL) {
+        rc = zab_start(s);
+    }
     switch (ev->type) {
         case COORD_EVENT_CONN_OPEN:
             rc = on_conn_open(s, ev);
@@ -1723,17 +1952,33 @@ int coord_server_step(struct coord_server *s, const struct coord_event *ev)
             break;
         }
         case COORD_EVENT_SYNCED:
-            rc = on_synced(s, ev->token);
+            if (rc == COORD_OK) {
+                rc = on_synced(s, ev->token);
+            }
             break;
         case COORD_EVENT_TIMEOUT:
             if (ev->now_ms >= s->wake_ms) {
                 s->wake_ms = INT64_MAX;
             }
+            if (rc == COORD_OK && s->zab != NULL) {
+                rc = zab_on_timeout(s);
+            }
             break;
         case COORD_EVENT_PEER_MESSAGE:
+            if (rc == COORD_OK && s->zab != NULL) {
+                rc = zab_on_peer_message(s, ev->peer, ev->data, ev->len);
+            }
+            break;
         case COORD_EVENT_PEER_UP:
+            if (rc == COORD_OK && s->zab != NULL) {
+                rc = zab_on_peer_up(s, ev->peer);
+            }
+            break;
         case COORD_EVENT_PEER_DOWN:
-            break; /* Standalone: no peers. */
+            if (rc == COORD_OK && s->zab != NULL) {
+                rc = zab_on_peer_down(s, ev->peer);
+            }
+            break;
         default:
             break;
     }
@@ -1776,4 +2021,17 @@ bool coord_server_conn_info(const struct coord_server *s,
     out->latency_max_ms = c->latency_max_ms;
     out->latency_avg_ms = c->latency_count == 0 ? 0 : c->latency_sum_ms / (int64_t)c->latency_count;
     return true;
+}
+
+void coord_server_quorum_info(const struct coord_server *s, struct coord_quorum_info *out)
+{
+    memset(out, 0, sizeof *out);
+    out->last_logged = server_last_logged(s);
+    out->last_applied = s->tree.last_zxid;
+    if (s->zab == NULL) {
+        out->role = COORD_ROLE_STANDALONE;
+        out->serving = true;
+        return;
+    }
+    zab_info(s, out);
 }

@@ -19,6 +19,11 @@
  *    meta writes, and a SYNCED token N means everything issued up to N is
  *    durable, so fsync can be batched. Tokens count from 1 again in every
  *    incarnation of a server (each coord_server_init).
+ *  - log_truncate and snapshot_write take effect in issue order with the
+ *    token-carrying writes: records appended after a truncate follow the kept
+ *    prefix, and a SYNCED token issued after a truncate or a snapshot_write
+ *    also means that truncate or snapshot is durable. log_truncate(0) empties
+ *    the log.
  *  - One timer per node: wake_at replaces the previous deadline.
  */
 #ifndef COORD_ENV_H
@@ -61,10 +66,18 @@ enum coord_trace_type {
     COORD_TRACE_TXN_APPLIED,         /* a = zxid, b = type, c = session, d = hash of its
                                         encoding (the same bytes on every replica) */
     COORD_TRACE_SNAPSHOT,            /* a = zxid, b = bytes */
-    COORD_TRACE_ROLE,                /* a = role (enum coord_role), b = epoch */
+    COORD_TRACE_ROLE,                /* a = role (enum coord_role), b = epoch, c = leader,
+                                        text = why (e.g. "lost quorum"). LEADING is traced
+                                        once established (a quorum acked NEWLEADER),
+                                        FOLLOWING/OBSERVING at UPTODATE. */
     COORD_TRACE_ELECTION,            /* a = proposed leader, b = zxid, c = epoch */
     COORD_TRACE_CONN_REJECTED,       /* a = conn, text = reason */
-    COORD_TRACE_RECOVERED,           /* a = zxid, b = log records replayed */
+    COORD_TRACE_RECOVERED,           /* a = zxid, b = log records replayed (quorum mode:
+                                        records kept unapplied until a leader says) */
+    COORD_TRACE_SYNC,                /* Leader: a = learner, b = 0 DIFF / 1 TRUNC / 2 SNAP,
+                                        c = the learner's last zxid, d = the zxid it starts
+                                        from (TRUNC: truncated to; SNAP: the snapshot's) */
+    COORD_TRACE_TRUNCATED,           /* Learner: a = last zxid kept, b = records dropped */
 };
 
 struct coord_trace

@@ -17,6 +17,8 @@
 #include "coord/util.h"
 #include "coord/watch.h"
 
+#define COORD_ENSEMBLE_MAX 16 /* Voters and observers together. */
+
 struct coord_config
 {
     coord_id id;                  /* myid; 1..127. Standalone: any. */
@@ -31,6 +33,20 @@ struct coord_config
     const char *super_digest;     /* "super:<base64 sha1>" or NULL */
     size_t conn_out_max_bytes;    /* Reserved for hosts; the core does not buffer output. */
     int32_t handshake_timeout_ms; /* Close a connection with no ConnectRequest; 0 = 10000. */
+
+    /* The ensemble. voter_count == 0 means standalone (no peers). Otherwise
+     * `id` must be among the voters or the observers, and every member of
+     * the ensemble must be given the same lists. */
+    coord_id voters[COORD_ENSEMBLE_MAX];
+    size_t voter_count;
+    coord_id observers[COORD_ENSEMBLE_MAX];
+    size_t observer_count;
+    int32_t init_limit_ticks;     /* initLimit: discovery + sync must end within it; 0 = 10 */
+    int32_t sync_limit_ticks;     /* syncLimit: silence that ends a leader/follower; 0 = 5 */
+    int32_t election_finalize_ms; /* 0 = the election's default (election.h) */
+    int32_t election_notify_min_ms;
+    int32_t election_notify_max_ms;
+    bool read_only_enabled; /* readonlymode.enabled: serve readOnly clients when cut off. */
 };
 
 enum coord_role {
@@ -54,8 +70,9 @@ struct coord_server_stats
     uint64_t latency_count;
 };
 
-struct server_conn; /* Opaque: see server.c. */
+struct server_conn; /* Opaque: see server_int.h. */
 struct server_pending;
+struct server_zab;
 
 struct coord_server
 {
@@ -68,7 +85,7 @@ struct coord_server
     struct coord_sessions sessions;
     struct coord_watches watches;
     struct coord_u64map conns;      /* conn id -> struct server_conn */
-    struct server_pending *pending; /* Writes logged, not yet synced: FIFO by zxid. */
+    struct server_pending *pending; /* Txns logged, not yet applied: FIFO by zxid. */
     struct server_pending *pending_tail;
     coord_zxid next_zxid; /* The zxid the next prepared txn gets. */
     uint64_t token_seq;   /* Storage tokens: one increasing sequence for log appends
@@ -88,6 +105,7 @@ struct coord_server
     size_t fresh_head;
     size_t fresh_count;
     size_t fresh_cap;
+    struct server_zab *zab; /* Quorum mode (election, ZAB); NULL when standalone. */
     bool closed;
 };
 
@@ -131,6 +149,28 @@ struct coord_conn_info
 bool coord_server_conn_info(const struct coord_server *s,
                             uint64_t conn,
                             struct coord_conn_info *out);
+
+/* Where the server stands in its ensemble, for srvr/stat/mntr and tests. */
+struct coord_quorum_info
+{
+    enum coord_role role;
+    bool serving;           /* Answers clients read-write (standalone, or synced to a leader). */
+    bool read_only;         /* Cut off from the quorum, serving readOnly clients. */
+    coord_id leader;        /* The leader followed or being (0 when LOOKING). */
+    int64_t accepted_epoch; /* Durable (meta record). */
+    int64_t current_epoch;  /* Durable (meta record). */
+    coord_zxid last_logged;
+    coord_zxid last_applied;
+    /* Leader only: learners connected and at any stage of sync, those synced
+     * (voters and observers apart), and those still syncing. */
+    uint32_t learners;
+    uint32_t synced_followers;
+    uint32_t synced_observers;
+    uint32_t pending_syncs;
+    uint64_t elections;       /* Elections this server decided. */
+    int64_t last_election_ms; /* How long the last one took, on the node's clock. */
+};
+void coord_server_quorum_info(const struct coord_server *s, struct coord_quorum_info *out);
 
 /* The encoded snapshot of the current state (tree + sessions), for hosts
  * that want one now (shutdown, tests). */
