@@ -387,6 +387,25 @@ static void election_decide(struct coord_election *e,
     e->cbs.decided(e->cbs.ctx, vote->leader, vote->zxid, vote->epoch, e->state);
 }
 
+/* Every voter we are connected to voted for our proposal in this round: no
+ * better vote can come except from a server we cannot hear, so waiting the
+ * finalize window would only delay (ZooKeeper always waits; a voter that
+ * comes back ahead of the leader is caught by ZAB's discovery, which sends
+ * everyone back to election). */
+static bool election_heard_all(const struct coord_election *e,
+                               const struct coord_election_slot *mine)
+{
+    for (uint32_t i = 0; i < e->member_count; i++) {
+        if (!e->member_votes[i] || e->members[i] == e->my_id || e->down[i]) {
+            continue;
+        }
+        if (!e->recv[i].used || !election_slot_equal(&e->recv[i], mine)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* After a vote is recorded: does a quorum agree with our proposal? Then open
  * the finalize window, during which only a better vote is looked at. The
  * window is fixed from here: ZooKeeper polls again for 200 ms after each
@@ -397,7 +416,14 @@ static void election_check_quorum(struct coord_election *e, coord_time_ms now_ms
     struct coord_election_slot mine = {
         .used = true, .state = COORD_ELECTION_LOOKING, .round = e->round, .vote = e->proposal};
     uint32_t count = election_count(e, e->recv, &mine);
-    if (e->finalizing || !election_is_quorum(e, count)) {
+    if (!election_is_quorum(e, count)) {
+        return;
+    }
+    if (election_heard_all(e, &mine)) {
+        election_decide(e, &e->proposal, count, false, now_ms);
+        return;
+    }
+    if (e->finalizing) {
         return;
     }
     e->finalizing = true;
@@ -460,6 +486,14 @@ static void election_process(struct coord_election *e,
     e->notify_deadline_ms = now_ms + e->notify_interval_ms;
     bool proposable = election_is_voter(e, n->vote.leader);
     if (e->finalizing) {
+        if (proposable && n->state == COORD_ELECTION_LOOKING && n->round == e->round &&
+            !coord_election_vote_beats(&n->vote, &e->proposal) &&
+            !coord_election_vote_beats(&e->proposal, &n->vote)) {
+            /* The same vote from one more voter: the window may end early. */
+            e->recv[election_index(e, n->sender)] = election_slot(n);
+            election_check_quorum(e, now_ms);
+            return;
+        }
         if (!proposable || !coord_election_vote_beats(&n->vote, &e->proposal)) {
             return; /* The finalize window discards what is not better. */
         }
@@ -610,8 +644,23 @@ void coord_election_on_timeout(struct coord_election *e, coord_time_ms now_ms)
     election_finish(e);
 }
 
+static void election_set_down(struct coord_election *e, coord_id peer, bool down)
+{
+    for (uint32_t i = 0; i < e->member_count; i++) {
+        if (e->members[i] == peer) {
+            e->down[i] = down;
+        }
+    }
+}
+
+void coord_election_on_peer_down(struct coord_election *e, coord_id peer)
+{
+    election_set_down(e, peer, true);
+}
+
 void coord_election_on_peer_up(struct coord_election *e, coord_id peer, coord_time_ms now_ms)
 {
+    election_set_down(e, peer, false);
     if (e->started && e->state == COORD_ELECTION_LOOKING && peer != e->my_id &&
         election_is_voter(e, peer)) {
         election_send(e, peer, now_ms);

@@ -142,7 +142,9 @@ void server_close_clients(struct coord_server *s, bool all, const char *why)
     void *value;
     while (coord_u64map_next(&s->conns, &pos, &key, &value)) {
         struct server_conn *c = value;
-        if (all || !c->read_only) {
+        /* Connections still in their handshake are held, not closed: they
+         * are answered once the server serves again (or time out). */
+        if (c->state != CONN_NEW && (all || !c->read_only)) {
             conn_close(s, c, why);
         }
     }
@@ -1261,6 +1263,42 @@ static int handle_request(struct coord_server *s,
     return result;
 }
 
+/* A server of an ensemble that is not serving holds a new connection's
+ * handshake rather than refusing it: a client that just lost its server then
+ * waits for the election instead of cycling through its server list and
+ * backing off. Read-only clients are answered at once when read-only mode is
+ * on. */
+static bool connect_can_proceed(const struct coord_server *s, const uint8_t *payload, size_t len)
+{
+    if (s->zab == NULL || zab_serving(s)) {
+        return true;
+    }
+    struct coord_connect_req req;
+    if (coord_wire_decode_connect(payload, len, &req) != COORD_OK) {
+        return true; /* handle_connect closes it. */
+    }
+    return s->cfg.read_only_enabled && req.readonly;
+}
+
+static int conn_process(struct coord_server *s, struct server_conn *c);
+
+int server_serve_held(struct coord_server *s)
+{
+    size_t pos = 0;
+    uint64_t key;
+    void *value;
+    while (coord_u64map_next(&s->conns, &pos, &key, &value)) {
+        struct server_conn *c = value;
+        if (c->state == CONN_NEW && c->in.len > 0) {
+            int rc = conn_process(s, c);
+            if (rc != COORD_OK) {
+                return rc;
+            }
+        }
+    }
+    return COORD_OK;
+}
+
 /* Parse and handle whole frames from the connection's input. */
 static int conn_process(struct coord_server *s, struct server_conn *c)
 {
@@ -1290,6 +1328,9 @@ static int conn_process(struct coord_server *s, struct server_conn *c)
         }
         if (fr == 0) {
             break;
+        }
+        if (c->state == CONN_NEW && !connect_can_proceed(s, p + 4, flen)) {
+            break; /* Held until the server serves: see server_serve_held. */
         }
         off += 4 + flen;
         c->received++;

@@ -137,6 +137,8 @@ void server_reply_header(struct coord_server *s,
                          coord_zxid zxid,
                          int err);
 void server_touch_all_sessions(struct coord_server *s);
+/* The server started serving: handshakes held while it was not go on. */
+int server_serve_held(struct coord_server *s);
 
 /* ---- zab.c, for server.c ------------------------------------------------------------- */
 

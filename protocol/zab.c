@@ -620,7 +620,9 @@ static void lead_try_establish(struct coord_server *s)
         }
     }
     z->next_ping_ms = s->now_ms;
-    (void)lead_commit(s);
+    if (lead_commit(s) != COORD_OK || server_serve_held(s) != COORD_OK) {
+        z->failed = true;
+    }
 }
 
 /* Commit, in zxid order, every pending txn a quorum of voters has durable. */
@@ -1097,7 +1099,8 @@ static int follow_on_message(struct coord_server *s, const struct coord_zab_msg 
             }
             break;
         case COORD_ZAB_PROPOSAL:
-            if (synced && s->role == COORD_ROLE_FOLLOWING) {
+            /* Observers get PROPOSALs only in their sync, then INFORMs. */
+            if (synced && (s->role == COORD_ROLE_FOLLOWING || syncing)) {
                 return follow_log(s, msg->proposal.zxid, msg->proposal.bytes, msg->proposal.len);
             }
             break;
@@ -1144,7 +1147,7 @@ static int follow_on_message(struct coord_server *s, const struct coord_zab_msg 
             server_close_clients(s, true, "server rejoined its quorum");
             server_trace(s, COORD_TRACE_ROLE, s->role, z->current_epoch, z->leader, "up to date");
             follow_send_acks(s);
-            break;
+            return server_serve_held(s);
         case COORD_ZAB_PING:
             if (z->fstate == FOLLOW_UPTODATE) {
                 follow_on_ping(s);
@@ -1368,6 +1371,7 @@ int zab_on_peer_up(struct coord_server *s, coord_id peer)
 int zab_on_peer_down(struct coord_server *s, coord_id peer)
 {
     struct server_zab *z = s->zab;
+    coord_election_on_peer_down(&z->el, peer);
     if (s->role == COORD_ROLE_LEADING) {
         struct zab_member *m = member(z, peer);
         if (m != NULL && peer != s->cfg.id) {

@@ -30,7 +30,9 @@
  *    one (the null vote, leader 0), are never counted in a quorum, and their
  *    notifications are only answered, never recorded.
  *
- * Where it differs from ZooKeeper (see election.c for why): the finalize
+ * Where it differs from ZooKeeper (see election.c for why): a quorum that
+ * includes every voter we are connected to decides at once, without the
+ * finalize window; otherwise the finalize
  * window is one fixed window from the moment a quorum is seen (ZooKeeper
  * restarts its 200 ms poll after every non-better message); a LOOKING voter
  * answers an observer with its current proposal (ZooKeeper sends its
@@ -214,6 +216,7 @@ struct coord_election
     uint32_t voter_count;
     coord_id members[COORD_ELECTION_MEMBERS_MAX];
     bool member_votes[COORD_ELECTION_MEMBERS_MAX];
+    bool down[COORD_ELECTION_MEMBERS_MAX]; /* Connection reported down (PEER_DOWN). */
     int32_t finalize_wait_ms;
     int32_t notify_min_ms;
     int32_t notify_max_ms;
@@ -270,6 +273,9 @@ int coord_election_on_message(struct coord_election *e,
 void coord_election_on_timeout(struct coord_election *e, coord_time_ms now_ms);
 /* The connection to `peer` is (re)established. */
 void coord_election_on_peer_up(struct coord_election *e, coord_id peer, coord_time_ms now_ms);
+/* The connection to `peer` broke: its vote cannot come, so once every other
+ * voter agrees with us the finalize window is skipped. */
+void coord_election_on_peer_down(struct coord_election *e, coord_id peer);
 
 /* Zab established itself after a decision: from now on lookers are answered
  * with `state` and a vote whose epoch is `peer_epoch` (ZooKeeper's
