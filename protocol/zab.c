@@ -899,8 +899,17 @@ static int follow_log(struct coord_server *s, coord_zxid zxid, const uint8_t *by
 {
     struct server_zab *z = s->zab;
     struct coord_txn txn;
-    if (zxid <= server_last_logged(s) || coord_txn_decode(bytes, len, &txn) != COORD_OK) {
-        look(s, "leader sent a proposal out of order");
+    coord_zxid last = server_last_logged(s);
+    /* Counters run without holes inside an epoch, and a new epoch starts at
+     * 1: anything else means messages went missing on a connection that
+     * stayed up, and our cumulative ACKs would claim txns we lack. */
+    bool next = zxid == last + 1 || (epoch_of(zxid) > epoch_of(last) && (zxid & 0xffffffff) == 1);
+    if (!next) {
+        look(s, "a proposal is missing: resync with the leader");
+        return COORD_OK;
+    }
+    if (coord_txn_decode(bytes, len, &txn) != COORD_OK) {
+        look(s, "leader sent a proposal that does not decode");
         return COORD_OK;
     }
     bool ok = txn.zxid == zxid;
