@@ -45,6 +45,7 @@
 #define ZAB_META_LEN 24u
 #define ZAB_HISTORY_MIN 16u
 #define ZAB_HISTORY_MAX 10000u
+#define ZAB_HISTORY_BYTES_MAX (64u << 20) /* Large txns shorten the window. */
 #define ZAB_SNAP_CHUNK (1u << 20)
 #define ZAB_INIT_LIMIT_DEFAULT 10
 #define ZAB_SYNC_LIMIT_DEFAULT 5
@@ -172,6 +173,7 @@ struct server_zab
     size_t hist_cap;
     size_t hist_head;
     size_t hist_count;
+    size_t hist_bytes;
     coord_zxid hist_base;
 
     struct coord_buf msg;
@@ -301,6 +303,7 @@ static void hist_clear(struct server_zab *z, coord_zxid base)
     }
     z->hist_head = 0;
     z->hist_count = 0;
+    z->hist_bytes = 0;
     z->hist_base = base;
 }
 
@@ -1508,13 +1511,16 @@ int zab_applied(struct coord_server *s, const uint8_t *txn, size_t len, coord_zx
         return COORD_ENOMEM;
     }
     memcpy(copy, txn, len);
-    if (z->hist_count == z->hist_cap) {
+    while (z->hist_count > 0 &&
+           (z->hist_count == z->hist_cap || z->hist_bytes + len > ZAB_HISTORY_BYTES_MAX)) {
         struct zab_hist *old = &z->hist[z->hist_head];
         z->hist_base = old->zxid;
+        z->hist_bytes -= old->len;
         coord_free(old->bytes);
         z->hist_head = (z->hist_head + 1) % z->hist_cap;
         z->hist_count--;
     }
+    z->hist_bytes += len;
     struct zab_hist *h = &z->hist[(z->hist_head + z->hist_count) % z->hist_cap];
     h->zxid = zxid;
     h->len = len;

@@ -1,5 +1,5 @@
 /* The messages ZAB's peers exchange (discovery, synchronisation, broadcast),
- * as a pure codec: no state, no allocation. See docs/replication-plan.md.
+ * as a pure codec: no state, no allocation. See docs/replication.md.
  *
  * Every message is: u8 type, u8 version (COORD_ZAB_MSG_VERSION), then the
  * type's fields, big-endian, and nothing after them. The type bytes are
