@@ -611,6 +611,8 @@ static void lead_try_establish(struct coord_server *s)
     server_trace(s, COORD_TRACE_ROLE, COORD_ROLE_LEADING, z->new_epoch, s->cfg.id, "established");
     /* Every session gets a fresh timeout under a new leader (ZooKeeper too). */
     server_touch_all_sessions(s);
+    /* Read-only clients were for the time without a quorum. */
+    server_close_clients(s, true, "server rejoined its quorum");
     for (size_t i = 0; i < z->member_count; i++) {
         struct zab_member *m = &z->members[i];
         if (i != z->self && m->st == LEARNER_SYNCED) {
