@@ -78,6 +78,11 @@ struct zab_member
     coord_zxid last_zxid;
     coord_zxid acked; /* Cumulative: everything up to it is durable there. */
     coord_time_ms last_heard_ms;
+    /* A FOLLOWERINFO that came while we were still electing: the learner
+     * decided first. Replayed if we become leader within initLimit. */
+    bool stashed;
+    coord_time_ms stashed_ms;
+    struct coord_zab_msg stash;
 };
 
 /* A learner's progress through discovery and sync. */
@@ -391,6 +396,9 @@ static void el_decided(void *ctx,
 
 static void lead_check_epoch(struct coord_server *s);
 static void lead_check_ackepoch(struct coord_server *s);
+static void lead_on_followerinfo(struct coord_server *s,
+                                 struct zab_member *m,
+                                 const struct coord_zab_msg *msg);
 static void lead_try_establish(struct coord_server *s);
 static int lead_commit(struct coord_server *s);
 
@@ -415,7 +423,17 @@ static void lead_start(struct coord_server *s)
     me->accepted_epoch = z->accepted_epoch;
     me->current_epoch = z->current_epoch;
     me->last_zxid = server_last_logged(s);
-    lead_check_epoch(s);
+    for (size_t i = 0; i < z->member_count && s->role == COORD_ROLE_LEADING; i++) {
+        struct zab_member *m = &z->members[i];
+        if (m->stashed && s->now_ms - m->stashed_ms <= z->init_limit_ms) {
+            m->stashed = false;
+            lead_on_followerinfo(s, m, &m->stash);
+        }
+        m->stashed = false;
+    }
+    if (s->role == COORD_ROLE_LEADING) {
+        lead_check_epoch(s);
+    }
 }
 
 /* With FOLLOWERINFO from a quorum of voters, choose the new epoch. */
@@ -679,6 +697,13 @@ static void lead_on_followerinfo(struct coord_server *s,
     m->acked = 0;
     m->accepted_epoch = msg->followerinfo.accepted_epoch;
     m->last_zxid = msg->followerinfo.last_zxid;
+    if (z->epoch_chosen && m->accepted_epoch > z->new_epoch) {
+        /* It promised a newer epoch to a candidate that never got
+         * established, and would refuse ours forever: run an election whose
+         * new epoch is above its promise. */
+        look(s, "a learner accepted a newer epoch than ours");
+        return;
+    }
     if (z->epoch_chosen) {
         struct coord_zab_msg r;
         memset(&r, 0, sizeof r);
@@ -700,9 +725,14 @@ static void lead_on_ackepoch(struct coord_server *s,
     }
     m->current_epoch = msg->ackepoch.current_epoch;
     m->last_zxid = msg->ackepoch.last_zxid;
+    /* While the quorum for the new epoch forms, a voter with a newer state
+     * than ours at election time means the election chose badly (ZooKeeper's
+     * check too); once it formed, such a learner's extra tail was never
+     * committed and is truncated by its sync. */
     struct zab_member *me = &z->members[z->self];
-    if (!m->observer && (m->current_epoch > me->current_epoch ||
-                         (m->current_epoch == me->current_epoch && m->last_zxid > me->last_zxid))) {
+    if (!z->epoch_acked && !m->observer &&
+        (m->current_epoch > me->current_epoch ||
+         (m->current_epoch == me->current_epoch && m->last_zxid > me->last_zxid))) {
         /* The election picked a leader that is behind a voter: try again. */
         look(s, "a follower is ahead of the elected leader");
         return;
@@ -1355,6 +1385,13 @@ int zab_on_peer_message(struct coord_server *s, coord_id from, const void *msg, 
     }
     const uint8_t *b = msg;
     if (b[0] == COORD_ELECTION_MSG_TYPE) {
+        if (is_learner_role(s) && from == z->leader && z->fstate == FOLLOW_UPTODATE && len > 2 &&
+            b[2] == COORD_ELECTION_LOOKING) {
+            /* Our leader is electing again (it lost its quorum): no need to
+             * wait syncLimit to notice. Everything it sent before comes
+             * first on the link, so this is not a stale message. */
+            look(s, "leader went back to election");
+        }
         (void)coord_election_on_message(&z->el, from, msg, len, s->now_ms);
         return result(s, after_election(s));
     }
@@ -1363,7 +1400,11 @@ int zab_on_peer_message(struct coord_server *s, coord_id from, const void *msg, 
         return COORD_OK; /* Malformed: dropped. */
     }
     int rc = COORD_OK;
-    if (s->role == COORD_ROLE_LEADING) {
+    if (s->role == COORD_ROLE_LOOKING && decoded.type == COORD_ZAB_FOLLOWERINFO) {
+        m->stashed = true;
+        m->stashed_ms = s->now_ms;
+        m->stash = decoded; /* No borrowed bytes in a FOLLOWERINFO. */
+    } else if (s->role == COORD_ROLE_LEADING) {
         rc = lead_on_message(s, m, &decoded);
     } else if (is_learner_role(s) && from == z->leader) {
         rc = follow_on_message(s, &decoded);

@@ -30,9 +30,13 @@ static void put(struct coord_buf *out, const char *fmt, ...)
     }
 }
 
-static const char *mode_name(const struct coord_server *s)
+/* The Mode line's word, as ZooKeeper's ServerStats prints it. */
+static const char *mode_name(const struct coord_quorum_info *qi)
 {
-    switch (s->role) {
+    if (qi->read_only) {
+        return "read-only";
+    }
+    switch (qi->role) {
         case COORD_ROLE_LEADING:
             return "leader";
         case COORD_ROLE_FOLLOWING:
@@ -56,7 +60,14 @@ static void latency_line(const struct coord_server *s, struct coord_buf *out)
         (long long)st->latency_max_ms);
 }
 
-static void srvr_tail(struct real_loop *l, struct coord_buf *out)
+static void version_line(struct coord_buf *out)
+{
+    put(out, "Zookeeper version: %s, built on %s %s UTC\n", REAL_ADMIN_VERSION, __DATE__, __TIME__);
+}
+
+static void srvr_tail(struct real_loop *l,
+                      const struct coord_quorum_info *qi,
+                      struct coord_buf *out)
 {
     const struct coord_server *s = &l->server;
     latency_line(s, out);
@@ -64,14 +75,20 @@ static void srvr_tail(struct real_loop *l, struct coord_buf *out)
     put(out, "Sent: %llu\n", (unsigned long long)s->stats.packets_sent);
     put(out, "Connections: %zu\n", real_loop_conn_count(l));
     put(out, "Outstanding: %zu\n", coord_server_outstanding(s));
-    put(out, "Zxid: 0x%llx\n", (unsigned long long)s->tree.last_zxid);
-    put(out, "Mode: %s\n", mode_name(s));
+    put(out, "Zxid: 0x%llx\n", (unsigned long long)qi->last_applied);
+    put(out, "Mode: %s\n", mode_name(qi));
     put(out, "Node count: %zu\n", s->tree.count);
+    if (qi->role == COORD_ROLE_LEADING && !qi->read_only) {
+        put(out, "Proposal sizes last/min/max: -1/-1/-1\n"); /* Not measured. */
+    }
 }
 
-static void version_line(struct coord_buf *out)
+static void version_and_ro(const struct coord_quorum_info *qi, struct coord_buf *out)
 {
-    put(out, "Zookeeper version: %s, built on %s %s UTC\n", REAL_ADMIN_VERSION, __DATE__, __TIME__);
+    version_line(out);
+    if (qi->read_only) {
+        put(out, "READ-ONLY mode; serving only read-only clients\n");
+    }
 }
 
 struct cons_ctx
@@ -151,7 +168,47 @@ static void cons_one(void *arg, const struct real_conn_info *ci)
     put(x->out, ")\n");
 }
 
-static void do_mntr(struct real_loop *l, struct coord_buf *out)
+/* ZooKeeper's "<state> - <zab phase>"; a server answering mntr in quorum
+ * mode is serving, so its phase is broadcast. */
+static const char *peer_state(const struct coord_quorum_info *qi)
+{
+    switch (qi->role) {
+        case COORD_ROLE_LEADING:
+            return "leading - broadcast";
+        case COORD_ROLE_FOLLOWING:
+            return "following - broadcast";
+        case COORD_ROLE_OBSERVING:
+            return "observing - broadcast";
+        default:
+            return "looking - election";
+    }
+}
+
+/* The quorum lines of mntr: every member, then the leader's own. */
+static void mntr_quorum(struct real_loop *l,
+                        const struct coord_quorum_info *qi,
+                        struct coord_buf *out)
+{
+    if (qi->role == COORD_ROLE_STANDALONE || qi->read_only) {
+        return; /* ZooKeeper prints neither in standalone nor in read-only mode. */
+    }
+    put(out, "zk_peer_state\t%s\n", peer_state(qi));
+    put(out, "zk_quorum_size\t%zu\n", l->cfg->core.voter_count);
+    if (qi->role != COORD_ROLE_LEADING) {
+        return;
+    }
+    put(out, "zk_learners\t%u\n", qi->learners);
+    put(out, "zk_synced_followers\t%u\n", qi->synced_followers);
+    put(out, "zk_synced_non_voting_followers\t0\n");
+    put(out, "zk_synced_observers\t%u\n", qi->synced_observers);
+    put(out, "zk_pending_syncs\t%u\n", qi->pending_syncs);
+    put(out, "zk_leader_uptime\t%lld\n",
+        (long long)(l->leading_since_ms > 0 ? real_now_ms() - l->leading_since_ms : 0));
+    put(out, "zk_min_proposal_size\t-1\n");
+    put(out, "zk_max_proposal_size\t-1\n");
+}
+
+static void do_mntr(struct real_loop *l, const struct coord_quorum_info *qi, struct coord_buf *out)
 {
     const struct coord_server *s = &l->server;
     const struct coord_server_stats *st = &s->stats;
@@ -169,7 +226,8 @@ static void do_mntr(struct real_loop *l, struct coord_buf *out)
         open_fd -= 3; /* ".", ".." and the DIR's own fd */
     }
     put(out, "zk_version\t%s, built on %s %s UTC\n", REAL_ADMIN_VERSION, __DATE__, __TIME__);
-    put(out, "zk_server_state\t%s\n", mode_name(s));
+    put(out, "zk_server_state\t%s\n", mode_name(qi));
+    mntr_quorum(l, qi, out);
     put(out, "zk_avg_latency\t%.4f\n", avg);
     put(out, "zk_max_latency\t%lld\n", (long long)st->latency_max_ms);
     put(out, "zk_min_latency\t%lld\n",
@@ -332,6 +390,21 @@ static void do_dump(struct real_loop *l, struct coord_buf *out)
     put(out, "Connections Sets (0)/(%zu):\n", real_loop_conn_count(l));
 }
 
+/* The words a ZooKeeper server that is not serving (electing, syncing)
+ * refuses with "not currently serving requests"; ruok, isro, envi, gtmk and
+ * stmk answer all the same. */
+static bool needs_serving(const char *word)
+{
+    static const char *const words[] = {"srvr", "stat", "mntr", "conf", "cons", "dump", "wchs",
+                                        "wchc", "wchp", "dirs", "crst", "srst", "hash"};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+        if (strcmp(word, words[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 void real_admin_answer(struct real_loop *l, const char *word, struct coord_buf *out)
 {
     if ((unsigned char)word[0] == 0xff) {
@@ -342,26 +415,31 @@ void real_admin_answer(struct real_loop *l, const char *word, struct coord_buf *
         return;
     }
     struct coord_server *s = &l->server;
+    struct coord_quorum_info qi;
+    coord_server_quorum_info(s, &qi);
+    bool serving = qi.serving || qi.read_only;
     if (strcmp(word, "ruok") == 0) {
         put(out, "imok");
     } else if (strcmp(word, "isro") == 0) {
-        put(out, "rw");
+        put(out, "%s", !serving ? "null" : (qi.read_only ? "ro" : "rw"));
+    } else if (!serving && needs_serving(word)) {
+        put(out, "This ZooKeeper instance is not currently serving requests\n");
     } else if (strcmp(word, "srvr") == 0) {
-        version_line(out);
-        srvr_tail(l, out);
+        version_and_ro(&qi, out);
+        srvr_tail(l, &qi, out);
     } else if (strcmp(word, "stat") == 0) {
-        version_line(out);
+        version_and_ro(&qi, out);
         put(out, "Clients:\n");
         struct cons_ctx x = {l, out, false};
         real_loop_foreach_conn(l, cons_one, &x);
         put(out, "\n");
-        srvr_tail(l, out);
+        srvr_tail(l, &qi, out);
     } else if (strcmp(word, "cons") == 0) {
         struct cons_ctx x = {l, out, true};
         real_loop_foreach_conn(l, cons_one, &x);
         put(out, "\n");
     } else if (strcmp(word, "mntr") == 0) {
-        do_mntr(l, out);
+        do_mntr(l, &qi, out);
     } else if (strcmp(word, "conf") == 0) {
         char *text = NULL;
         size_t len = 0;

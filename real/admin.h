@@ -1,7 +1,16 @@
 /* Four-letter words (ruok, srvr, stat, mntr, conf, cons, envi, wchs, wchc,
  * wchp, dump, dirs, isro, crst, srst, gtmk, stmk), answered in Apache
  * ZooKeeper 3.8's output format so that monitoring tools work unchanged. A
- * word not in 4lw.commands.whitelist gets ZooKeeper's refusal line. */
+ * word not in 4lw.commands.whitelist gets ZooKeeper's refusal line.
+ *
+ * In quorum mode, as ZooKeeper 3.8 prints them: Mode leader, follower or
+ * observer (read-only, with a "READ-ONLY mode" line, when cut off with
+ * readonlymode.enabled); mntr adds zk_peer_state and zk_quorum_size, and on
+ * the leader zk_learners, zk_synced_followers, zk_synced_observers,
+ * zk_pending_syncs and zk_leader_uptime; isro answers ro or rw. While the
+ * server does not serve (electing, syncing), srvr, stat, mntr, conf, cons,
+ * dump, dirs, wch*, crst, srst and hash answer "This ZooKeeper instance is not
+ * currently serving requests" and isro "null", like ZooKeeper. */
 #ifndef COORD_REAL_ADMIN_H
 #define COORD_REAL_ADMIN_H
 

@@ -1026,12 +1026,11 @@ static int key_admin_enable(struct config_ctx *x, const struct config_entry *e)
     return 0;
 }
 
+/* A JVM system property in ZooKeeper (-Dreadonlymode.enabled=true), which
+ * zoo.cfg cannot set there; coordd takes it from zoo.cfg too. */
 static int key_readonly(struct config_ctx *x, const struct config_entry *e)
 {
-    if (strcasecmp(e->value, "true") == 0) {
-        config_warn(x, e->line, e->key, "coordd has no read-only mode; ignored");
-    }
-    return 0;
+    return config_bool(x, e, &x->cfg->read_only_enabled);
 }
 
 static int key_skip_acl(struct config_ctx *x, const struct config_entry *e)
@@ -1412,6 +1411,14 @@ static int config_membership(struct config_ctx *x)
         config_warn(x, 0, "server.N", "%zu participants: consider an odd number", voters);
     }
     qsort(cfg->servers, cfg->server_count, sizeof cfg->servers[0], config_by_id);
+    if (!cfg->standalone && cfg->server_count > COORD_ENSEMBLE_MAX) {
+        const struct real_server_entry *extra = &cfg->servers[COORD_ENSEMBLE_MAX];
+        snprintf(key, sizeof key, "server.%u", extra->id);
+        return config_fail_in(x, x->servers_name, extra->line, key,
+                              "%zu server lines: an ensemble holds at most %d servers "
+                              "(participants and observers together)",
+                              cfg->server_count, COORD_ENSEMBLE_MAX);
+    }
     return 0;
 }
 
@@ -1450,6 +1457,29 @@ static int config_mode_rules(struct config_ctx *x)
                           "client port)");
 }
 
+/* The ensemble as the core wants it: ids only, voters and observers apart
+ * (cfg->servers is sorted by id, so every member gets the same lists). */
+static void config_fill_ensemble(struct real_config *cfg)
+{
+    struct coord_config *core = &cfg->core;
+    core->voter_count = 0;
+    core->observer_count = 0;
+    core->init_limit_ticks = cfg->init_limit;
+    core->sync_limit_ticks = cfg->sync_limit;
+    core->read_only_enabled = cfg->read_only_enabled;
+    if (cfg->standalone) {
+        return;
+    }
+    for (size_t i = 0; i < cfg->server_count && i < COORD_ENSEMBLE_MAX; i++) {
+        const struct real_server_entry *s = &cfg->servers[i];
+        if (s->observer) {
+            core->observers[core->observer_count++] = s->id;
+        } else {
+            core->voters[core->voter_count++] = s->id;
+        }
+    }
+}
+
 static void config_fill_core(struct real_config *cfg)
 {
     struct coord_config *core = &cfg->core;
@@ -1461,6 +1491,7 @@ static void config_fill_core(struct real_config *cfg)
     core->max_frame_bytes = (uint32_t)cfg->jute_maxbuffer;
     core->super_digest = cfg->super_digest[0] != '\0' ? cfg->super_digest : NULL;
     core->conn_out_max_bytes = cfg->client_out_max_bytes;
+    config_fill_ensemble(cfg);
 }
 
 /* Everything up to the server lines of a dynamic file and myid. */

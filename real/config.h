@@ -38,6 +38,12 @@
  *   forceSync (coordd always syncs: `no` is accepted with a warning).
  * - jute.maxbuffer: honoured here as the largest request frame. In ZooKeeper
  *   it only works as a JVM -D property; in zoo.cfg it is silently ignored.
+ * - readonlymode.enabled (true|false): a JVM system property in ZooKeeper
+ *   (-Dreadonlymode.enabled=true; zoo.cfg cannot set it there). coordd reads
+ *   it from zoo.cfg: a server cut off from its quorum then serves clients
+ *   that asked for read-only sessions.
+ * - An ensemble holds at most COORD_ENSEMBLE_MAX (16) servers, participants
+ *   and observers together; more server lines are an error.
  * - Our own keys: superDigest (the same as
  *   DigestAuthenticationProvider.superDigest, "user:base64(sha1)"; ZooKeeper
  *   takes it as a system property), zookeeper.extendedTypesEnabled (the same
@@ -47,7 +53,7 @@
  * - Accepted with a warning because coordd has no such feature: the admin
  *   server (admin.*; admin.enableServer=false is silent), TLS
  *   (secureClientPort, portUnification, ...), local sessions, metrics
- *   providers, reconfig, quorum SASL, read-only mode, JVM tuning. Features
+ *   providers, reconfig, quorum SASL, JVM tuning. Features
  *   whose absence would weaken security (sslQuorum=true, quorum SASL
  *   required) are errors instead.
  * - Unknown keys: ZooKeeper stores them as system properties and goes on; so
@@ -94,7 +100,9 @@ struct real_server_entry
 struct real_config
 {
     /* For coord_server_init. super_digest points into this struct (do not
-     * copy a real_config by value and keep using the copy's core). */
+     * copy a real_config by value and keep using the copy's core). In
+     * quorum mode it also carries the ensemble: voters and observers by id,
+     * initLimit, syncLimit and readonlymode.enabled. */
     struct coord_config core;
 
     char data_dir[PATH_MAX];
@@ -117,6 +125,7 @@ struct real_config
     bool peer_observer; /* peerType=observer; the server line wins if they differ. */
     bool standalone;
     bool standalone_enabled;
+    bool read_only_enabled; /* readonlymode.enabled */
     bool reconfig_enabled;
     coord_id server_id;          /* myid in quorum mode; 0 standalone (what `conf` prints). */
     uint64_t membership_version; /* `version` (hex), printed by `conf`. */

@@ -5,7 +5,10 @@
  * Reads a zoo.cfg-style configuration (the same file an Apache ZooKeeper
  * operator already has), recovers its state from dataDir (newest valid
  * snapshot plus the transaction log after it), and serves ZooKeeper clients on
- * clientPort. Runs in the foreground; SIGTERM or SIGINT shut it down cleanly.
+ * clientPort. With server.N lines (and dataDir/myid) it joins an ensemble:
+ * it connects to the other servers on their peer ports, takes part in leader
+ * election, and replicates writes with ZAB (protocol/zab.c); clients may use
+ * any member. Runs in the foreground; SIGTERM or SIGINT shut it down cleanly.
  * Exit status: 0 after a clean shutdown, 1 on a runtime failure, 2 for a bad
  * command line or configuration. */
 #define _GNU_SOURCE
@@ -56,8 +59,10 @@ static void usage(FILE *out)
             "Runs a coord server in the foreground with a zoo.cfg-style CONFIG\n"
             "(tickTime, dataDir, dataLogDir, clientPort, clientPortAddress,\n"
             "maxClientCnxns, minSessionTimeout, maxSessionTimeout,\n"
-            "4lw.commands.whitelist, ...). Speaks Apache ZooKeeper's client\n"
-            "protocol. SIGTERM stops it cleanly.\n");
+            "4lw.commands.whitelist, ...). With server.N=host:peerport:electionport\n"
+            "lines, initLimit, syncLimit and a dataDir/myid file it runs as one\n"
+            "member of an ensemble. Speaks Apache ZooKeeper's client protocol.\n"
+            "SIGTERM stops it cleanly.\n");
 }
 
 int main(int argc, char **argv)
@@ -85,12 +90,12 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < cfg.warning_count; i++) {
         REAL_WARN("%s", cfg.warnings[i]);
     }
-    if (!cfg.standalone) {
-        REAL_ERROR(
-            "%s: server.N lines found: quorum mode is not available in this build yet; "
-            "remove them to run standalone",
-            argv[1]);
-        return 2;
+    if (cfg.standalone) {
+        REAL_INFO("standalone mode");
+    } else {
+        REAL_INFO("quorum mode: server %u, in an ensemble of %zu participants and %zu observers%s",
+                  cfg.server_id, cfg.core.voter_count, cfg.core.observer_count,
+                  cfg.core.read_only_enabled ? ", read-only mode enabled" : "");
     }
     /* Block the stop signals before any thread starts, so only the event
      * loop's signalfd receives them and shutdown is always the clean path. */

@@ -1558,11 +1558,22 @@ bool real_disk_take_synced(struct real_disk *d, uint64_t *token)
 
 /* ---- snapshots --------------------------------------------------------------------- */
 
+static int snapshot_now(struct real_disk *d, const void *buf, size_t len, coord_zxid zxid);
+
 int real_disk_snapshot(struct real_disk *d, const void *buf, size_t len, coord_zxid zxid)
 {
     if (!disk_usable(d, "snapshot")) {
         return -1;
     }
+    if (!d->have_last || d->last_zxid < zxid) {
+        /* The log does not reach this state (a leader's snapshot after
+         * log_truncate(0)): the snapshot is its only copy, so it is written
+         * now, before any later append or sync can be reported. */
+        return snapshot_now(d, buf, len, zxid);
+    }
+    /* The log holds everything up to zxid, so recovery rebuilds this state
+     * from an older snapshot and the log until this one is written: it can
+     * go to the background without holding up any later SYNCED. */
     uint8_t *copy = malloc(len > 0 ? len : 1);
     if (copy == NULL) {
         disk_warn(d, "snapshot at zxid 0x%llx skipped: out of memory for %zu bytes",
@@ -1688,6 +1699,86 @@ static void snap_purge(struct real_disk *d)
     pthread_mutex_unlock(&d->mu);
 }
 
+/* Delete every snapshot but `keep`; true when one was removed. */
+static bool remove_other_snapshots(struct real_disk *d, coord_zxid keep)
+{
+    coord_zxid *z;
+    size_t n;
+    if (list_files(d->data_path, "snapshot", &z, &n) != 0) {
+        disk_warn(d, "cannot list %s: %s", d->data_path, strerror(errno));
+        return false;
+    }
+    size_t removed = 0;
+    for (size_t i = 0; i < n; i++) {
+        char name[NAME_LEN];
+        name_of(name, "snapshot", z[i]);
+        if (z[i] != keep && unlinkat(d->data_fd, name, 0) == 0) {
+            removed++;
+        }
+    }
+    free(z);
+    pthread_mutex_lock(&d->mu);
+    d->stats.snapshots_purged += removed;
+    pthread_mutex_unlock(&d->mu);
+    return removed > 0;
+}
+
+/* Wait until the snapshot thread is idle (what it has queued is written:
+ * issue order) and keep it so until snapshot_release. False when the disk
+ * failed meanwhile. */
+static bool snapshot_hold(struct real_disk *d)
+{
+    pthread_mutex_lock(&d->mu);
+    while (!d->failed && (d->snap_pending || d->snap_busy)) {
+        pthread_cond_wait(&d->idle_cv, &d->mu);
+    }
+    /* Only the caller's thread queues snapshots, so it stays idle now. */
+    d->truncating = true;
+    bool ok = !d->failed;
+    pthread_mutex_unlock(&d->mu);
+    return ok;
+}
+
+static void snapshot_release(struct real_disk *d)
+{
+    pthread_mutex_lock(&d->mu);
+    d->truncating = false;
+    pthread_cond_broadcast(&d->snap_cv);
+    pthread_mutex_unlock(&d->mu);
+}
+
+/* A snapshot the log does not back: write it on the caller's thread, then
+ * drop every other snapshot, since none of them connects to the log that
+ * follows this one (recovery must never fall back to them). */
+static int snapshot_now(struct real_disk *d, const void *buf, size_t len, coord_zxid zxid)
+{
+    if (!snapshot_hold(d)) {
+        snapshot_release(d);
+        return -1;
+    }
+    int rc = snap_write(d, buf, len, zxid);
+    if (rc != 0) {
+        disk_fail(d,
+                  "the snapshot at zxid 0x%llx could not be written, and the log does not hold "
+                  "its state; stopping",
+                  (unsigned long long)zxid);
+    } else {
+        pthread_mutex_lock(&d->mu);
+        d->stats.snapshots++;
+        if (d->snap_lost && d->snap_lost_zxid <= zxid) {
+            d->snap_lost = false;
+        }
+        pthread_mutex_unlock(&d->mu);
+        if (remove_other_snapshots(d, zxid) && disk_sync(d, d->data_fd, false) != 0) {
+            disk_warn(d, "cannot sync %s after removing old snapshots: %s", d->data_path,
+                      strerror(errno));
+        }
+        snap_purge(d);
+    }
+    snapshot_release(d);
+    return rc;
+}
+
 static void *snap_main(void *arg)
 {
     struct real_disk *d = arg;
@@ -1709,8 +1800,20 @@ static void *snap_main(void *arg)
         if (snap_write(d, buf, len, zxid) == 0) {
             pthread_mutex_lock(&d->mu);
             d->stats.snapshots++;
+            if (d->snap_lost && d->snap_lost_zxid <= zxid) {
+                d->snap_lost = false;
+            }
             pthread_mutex_unlock(&d->mu);
             snap_purge(d);
+        } else {
+            /* The log still holds this state, but a later truncation below
+             * it must not pretend the snapshot exists (real_disk_truncate). */
+            pthread_mutex_lock(&d->mu);
+            if (!d->snap_lost || d->snap_lost_zxid < zxid) {
+                d->snap_lost_zxid = zxid;
+            }
+            d->snap_lost = true;
+            pthread_mutex_unlock(&d->mu);
         }
         free(buf);
         pthread_mutex_lock(&d->mu);
@@ -1723,7 +1826,10 @@ static void *snap_main(void *arg)
 
 /* ---- truncation ---------------------------------------------------------------------- */
 
-/* Delete the snapshots above last_kept, unless none would be left. */
+/* The newest snapshot is the state the core last saved, and stays so after
+ * the cut (env.h: log_truncate(0) empties the log, not the snapshot). When
+ * it lies above last_kept, no older snapshot connects to the log after the
+ * cut any more, so those are deleted: recovery must never fall back to one. */
 static int truncate_snapshots(struct real_disk *d, coord_zxid last_kept)
 {
     coord_zxid *z;
@@ -1732,25 +1838,17 @@ static int truncate_snapshots(struct real_disk *d, coord_zxid last_kept)
         disk_fail(d, "log truncation: cannot list %s: %s", d->data_path, strerror(errno));
         return -1;
     }
-    if (n > 0 && z[0] > last_kept) {
-        disk_fail(d,
-                  "cannot truncate the log to zxid 0x%llx: every snapshot is newer (the oldest "
-                  "is 0x%llx), so the state at that zxid can no longer be rebuilt",
-                  (unsigned long long)last_kept, (unsigned long long)z[0]);
-        free(z);
-        return -1;
-    }
     bool removed = false;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; n > 0 && z[n - 1] > last_kept && i + 1 < n; i++) {
         char name[NAME_LEN];
         name_of(name, "snapshot", z[i]);
-        if (z[i] > last_kept && unlinkat(d->data_fd, name, 0) != 0 && errno != ENOENT) {
+        if (unlinkat(d->data_fd, name, 0) != 0 && errno != ENOENT) {
             disk_fail(d, "log truncation: cannot remove %s/%s: %s", d->data_path, name,
                       strerror(errno));
             free(z);
             return -1;
         }
-        removed = removed || z[i] > last_kept;
+        removed = true;
     }
     free(z);
     if (removed && disk_sync(d, d->data_fd, false) != 0) {
@@ -1871,24 +1969,31 @@ int real_disk_truncate(struct real_disk *d, coord_zxid last_kept)
     if (!disk_usable(d, "log truncation")) {
         return -1;
     }
-    /* Hold the snapshot thread off: it must not write a snapshot above
-     * last_kept, nor purge, while files are removed here. */
+    /* Issue order: everything issued before the cut (appends, the metadata
+     * record, snapshots) is durable before it, so no crash can show the cut
+     * without them; and the snapshot thread stays off while files go. */
     pthread_mutex_lock(&d->mu);
-    d->truncating = true;
-    while (d->snap_busy) {
+    uint64_t target = d->issued_seq;
+    while (!d->failed && d->synced_seq < target) {
         pthread_cond_wait(&d->idle_cv, &d->mu);
     }
-    if (d->snap_pending && d->snap_zxid > last_kept) {
-        free(d->snap_buf);
-        d->snap_buf = NULL;
-        d->snap_pending = false;
-    }
     pthread_mutex_unlock(&d->mu);
-    int rc = truncate_run(d, last_kept);
+    int rc = snapshot_hold(d) ? 0 : -1;
     pthread_mutex_lock(&d->mu);
-    d->truncating = false;
-    pthread_cond_broadcast(&d->snap_cv);
+    bool lost = d->snap_lost && d->snap_lost_zxid > last_kept;
+    coord_zxid lost_zxid = d->snap_lost_zxid;
     pthread_mutex_unlock(&d->mu);
+    if (rc == 0 && lost) {
+        disk_fail(d,
+                  "cannot truncate the log to zxid 0x%llx: the snapshot at 0x%llx was not "
+                  "written, and the records it would replace are the ones being dropped",
+                  (unsigned long long)last_kept, (unsigned long long)lost_zxid);
+        rc = -1;
+    }
+    if (rc == 0) {
+        rc = truncate_run(d, last_kept);
+    }
+    snapshot_release(d);
     return rc;
 }
 

@@ -30,6 +30,18 @@
  * segment on the caller's thread (once per segment size), so a damaged record
  * in any segment but the newest is always real corruption, never a crash.
  *
+ * Order (env.h: truncations and snapshots take effect in issue order with
+ * the token-carrying writes). A truncation first waits until everything
+ * issued before it is durable (appends, metadata, queued snapshots), then
+ * cuts durably on the caller's thread, so later appends follow the kept
+ * prefix and any later SYNCED covers it. A snapshot whose state the log
+ * holds (the log reaches its zxid) goes to the snapshot thread: until it is
+ * written, recovery rebuilds the same state from an older snapshot and the
+ * log, so it need not hold up later SYNCEDs. A snapshot the log does not
+ * reach (a leader's state after log_truncate(0)) is its only copy: it is
+ * written durably before real_disk_snapshot returns, and every other
+ * snapshot is then deleted, since none connects to the log that follows.
+ *
  * Failure. An I/O error on an append, a sync or a metadata write marks the
  * disk failed (real_disk_failed): nothing is reported synced after it, and
  * the host must stop. A failed snapshot is only a warning: the log still
@@ -141,7 +153,9 @@ struct real_disk
     coord_zxid snap_zxid;
     bool snap_pending;
     bool snap_busy;
-    bool truncating;
+    bool truncating;           /* The caller's thread holds the snapshot thread off. */
+    bool snap_lost;            /* A background snapshot failed, at snap_lost_zxid... */
+    coord_zxid snap_lost_zxid; /* ...and no snapshot at or above it was written since. */
     bool failed;
     char errmsg[REAL_DISK_MSG_LEN];
     char warnings[REAL_DISK_WARNINGS_MAX][REAL_DISK_MSG_LEN];
@@ -202,13 +216,20 @@ void real_disk_release_recovery(struct real_disk *d);
 int real_disk_append(struct real_disk *d, const void *rec, size_t len, uint64_t token);
 /* Replace the metadata record; durable before `token` is reported synced. */
 int real_disk_meta(struct real_disk *d, const void *buf, size_t len, uint64_t token);
-/* Write a snapshot of the state at `zxid` in the background, then keep the
- * newest snapshots_kept and delete the log segments that only hold records
- * at or below the oldest kept one. A newer request replaces one not started. */
+/* Write a snapshot of the state at `zxid`, then keep the newest
+ * snapshots_kept and delete the log segments that only hold records at or
+ * below the oldest kept one. In the background when the log reaches zxid (a
+ * newer request replaces one not started; a failure is a warning, the log
+ * still holds the state); otherwise now, durably, deleting every other
+ * snapshot (a failure fails the disk). */
 int real_disk_snapshot(struct real_disk *d, const void *buf, size_t len, coord_zxid zxid);
-/* Drop every record with a zxid above last_kept (and snapshots above it),
- * durably, before returning. Refused (and the disk failed) when every
- * snapshot is above last_kept: the log no longer reaches back that far. */
+/* Drop every record with a zxid above last_kept, durably, before returning,
+ * after everything issued before it is durable. last_kept 0 empties the
+ * log. The newest snapshot stays (it is the state the core saved last); when
+ * it lies above last_kept the older ones are deleted, as the log after the
+ * cut no longer connects them. Refused (and the disk failed) when a
+ * background snapshot above last_kept failed to be written: the state the
+ * core expects could no longer be rebuilt. */
 int real_disk_truncate(struct real_disk *d, coord_zxid last_kept);
 
 /* Readable when a token was synced or the disk failed: poll it. */

@@ -266,10 +266,10 @@ static void env_conn_close(void *ctx, uint64_t conn)
 
 static void env_peer_send(void *ctx, coord_id to, const void *msg, size_t len)
 {
-    (void)ctx;
-    (void)to;
-    (void)msg;
-    (void)len; /* Standalone: there are no peers yet. */
+    struct real_loop *l = ctx;
+    if (l->peers_on) {
+        real_peers_send(&l->peers, to, msg, len); /* Queued: written before the next wait. */
+    }
 }
 
 static void env_log_append(void *ctx, const void *rec, size_t len, uint64_t token)
@@ -302,9 +302,37 @@ static void env_wake_at(void *ctx, coord_time_ms deadline_ms)
     l->wake_ms = deadline_ms;
 }
 
+static const char *role_word(int64_t role)
+{
+    switch (role) {
+        case COORD_ROLE_LEADING:
+            return "leading";
+        case COORD_ROLE_FOLLOWING:
+            return "following";
+        case COORD_ROLE_OBSERVING:
+            return "observing";
+        case COORD_ROLE_LOOKING:
+            return "looking";
+        default:
+            return "standalone";
+    }
+}
+
+static void trace_role(struct real_loop *l, const struct coord_trace *ev)
+{
+    l->leading_since_ms = ev->a == COORD_ROLE_LEADING ? real_now_ms() : 0;
+    if (ev->a == COORD_ROLE_LOOKING) {
+        REAL_INFO("role: looking (%.*s)", (int)ev->text_len, ev->text != NULL ? ev->text : "");
+    } else {
+        REAL_INFO("role: %s, epoch %lld, leader %lld%s%.*s", role_word(ev->a), (long long)ev->b,
+                  (long long)ev->c, ev->text_len > 0 ? ": " : "", (int)ev->text_len,
+                  ev->text != NULL ? ev->text : "");
+    }
+}
+
 static void env_trace(void *ctx, const struct coord_trace *ev)
 {
-    (void)ctx;
+    struct real_loop *l = ctx;
     switch (ev->type) {
         case COORD_TRACE_SESSION_CREATED:
             REAL_DEBUG("session 0x%llx created, timeout %lld ms", (unsigned long long)ev->a,
@@ -327,6 +355,22 @@ static void env_trace(void *ctx, const struct coord_trace *ev)
         case COORD_TRACE_CONN_REJECTED:
             REAL_DEBUG("connection %llu closed by the server: %.*s", (unsigned long long)ev->a,
                        (int)ev->text_len, ev->text != NULL ? ev->text : "");
+            break;
+        case COORD_TRACE_ROLE:
+            trace_role(l, ev);
+            break;
+        case COORD_TRACE_ELECTION:
+            REAL_INFO("election: voting for server %lld (zxid 0x%llx, epoch %lld)",
+                      (long long)ev->a, (unsigned long long)ev->b, (long long)ev->c);
+            break;
+        case COORD_TRACE_SYNC:
+            REAL_INFO("syncing server %lld by %s: its last zxid 0x%llx, from 0x%llx",
+                      (long long)ev->a, ev->b == 0 ? "DIFF" : (ev->b == 1 ? "TRUNC" : "SNAP"),
+                      (unsigned long long)ev->c, (unsigned long long)ev->d);
+            break;
+        case COORD_TRACE_TRUNCATED:
+            REAL_INFO("log truncated after zxid 0x%llx (%lld records dropped)",
+                      (unsigned long long)ev->a, (long long)ev->b);
             break;
         default:
             break;
@@ -539,6 +583,34 @@ static int add_fd(struct real_loop *l, int fd, uint64_t tag)
     return epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
+/* Quorum mode: listen for the other servers and start dialing them. */
+static int start_peers(struct real_loop *l)
+{
+    const struct real_config *cfg = l->cfg;
+    struct real_peer_addr *members = calloc(cfg->server_count, sizeof *members);
+    if (members == NULL) {
+        snprintf(l->errmsg, sizeof l->errmsg, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < cfg->server_count; i++) {
+        const struct real_server_entry *e = &cfg->servers[i];
+        members[i].id = e->id;
+        snprintf(members[i].host, sizeof members[i].host, "%s", e->host);
+        members[i].peer_port = e->peer_port;
+        members[i].election_port = e->election_port;
+    }
+    char err[400] = "";
+    int rc = real_peers_init(&l->peers, l->epfd, cfg->server_id, members, cfg->server_count,
+                             cfg->quorum_listen_on_all_ips, err, sizeof err);
+    free(members);
+    l->peers_on = true; /* Even on failure: real_peers_close releases what was opened. */
+    if (rc != 0) {
+        snprintf(l->errmsg, sizeof l->errmsg, "peer transport: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
 int real_loop_init(struct real_loop *l,
                    struct real_config *cfg,
                    struct real_disk *disk,
@@ -571,6 +643,9 @@ int real_loop_init(struct real_loop *l,
     if (l->signal_fd < 0 || add_fd(l, l->signal_fd, TAG_SIGNAL) != 0 ||
         add_fd(l, real_disk_notify_fd(disk), TAG_DISK) != 0) {
         snprintf(l->errmsg, sizeof l->errmsg, "signalfd/epoll: %s", strerror(errno));
+        return -1;
+    }
+    if (!cfg->standalone && start_peers(l) != 0) {
         return -1;
     }
     struct coord_env env = {
@@ -620,21 +695,63 @@ static void on_signal(struct real_loop *l)
     }
 }
 
+/* Hand the core what the peer transport queued, one event per step. */
+static void deliver_peer_events(struct real_loop *l)
+{
+    if (!l->peers_on) {
+        return;
+    }
+    struct real_peer_event pe;
+    while (!l->stopping && real_peers_next_event(&l->peers, &pe)) {
+        struct coord_event ev = {.type = pe.type, .peer = pe.peer, .data = pe.data, .len = pe.len};
+        loop_step(l, &ev);
+    }
+    if (l->peers.failed) {
+        loop_fatal(l, "peer transport", COORD_ENOMEM);
+    }
+}
+
+/* Deliver what is queued for the core and write what it produced, until
+ * neither side has anything left (a failed write may queue a closure). */
+static void loop_settle(struct real_loop *l)
+{
+    do {
+        deliver_peer_events(l);
+        deliver_closed(l);
+        flush_dirty(l);
+        deliver_closed(l);
+        if (l->peers_on) {
+            real_peers_flush(&l->peers);
+        }
+    } while (!l->stopping &&
+             (l->closed_count > 0 || (l->peers_on && real_peers_has_events(&l->peers))));
+}
+
+static int wait_timeout(const struct real_loop *l)
+{
+    int64_t deadline = l->wake_ms;
+    if (l->peers_on) {
+        int64_t peers = real_peers_next_deadline(&l->peers);
+        deadline = peers < deadline ? peers : deadline;
+    }
+    if (deadline == INT64_MAX) {
+        return 1000;
+    }
+    int64_t wait = deadline - real_now_ms();
+    return wait <= 0 ? 0 : (wait < 1000 ? (int)wait : 1000);
+}
+
 int real_loop_run(struct real_loop *l)
 {
     struct epoll_event events[256];
     REAL_INFO("serving clients on %s:%u", l->cfg->client_host[0] ? l->cfg->client_host : "0.0.0.0",
               l->cfg->client_port);
     while (!l->stopping) {
-        deliver_closed(l);
-        flush_dirty(l);
-        deliver_closed(l);
-        int64_t now = real_now_ms();
-        int timeout = 1000;
-        if (l->wake_ms != INT64_MAX) {
-            int64_t wait = l->wake_ms - now;
-            timeout = wait <= 0 ? 0 : (wait < 1000 ? (int)wait : 1000);
+        loop_settle(l);
+        if (l->stopping) {
+            break;
         }
+        int timeout = wait_timeout(l);
         int n = epoll_wait(l->epfd, events, 256, timeout);
         if (n < 0 && errno != EINTR) {
             REAL_ERROR("epoll_wait: %s", strerror(errno));
@@ -649,6 +766,9 @@ int real_loop_run(struct real_loop *l)
                 on_signal(l);
             } else if (tag == TAG_DISK) {
                 on_synced(l);
+            } else if (tag & REAL_PEER_TAG_BIT) {
+                real_peers_handle(&l->peers, tag, events[i].events);
+                deliver_peer_events(l);
             } else {
                 struct real_conn *c = coord_u64map_get(&l->conns, tag);
                 if (c == NULL || c->gone) {
@@ -663,6 +783,10 @@ int real_loop_run(struct real_loop *l)
             }
         }
         linger_expire(l);
+        if (l->peers_on) {
+            real_peers_tick(&l->peers, real_now_ms());
+            deliver_peer_events(l);
+        }
         if (real_disk_failed(l->disk)) {
             REAL_ERROR("storage failed: %s", real_disk_error(l->disk));
             l->exit_code = 1;
@@ -692,6 +816,10 @@ void real_loop_close(struct real_loop *l)
         free(c);
     }
     coord_u64map_free(&l->conns);
+    if (l->peers_on) {
+        real_peers_close(&l->peers);
+        l->peers_on = false;
+    }
     if (l->server_ready) {
         coord_server_close(&l->server);
         l->server_ready = false;

@@ -5,6 +5,8 @@
  * one whose unsent output passes a limit is disconnected), the one timer by
  * CLOCK_MONOTONIC, and storage through real/disk.c, whose fsync runs on a
  * helper thread and comes back here as COORD_EVENT_SYNCED (group commit).
+ * In quorum mode the peer transport (real/peer.c) runs in the same epoll;
+ * its events reach the core between steps, like client closures.
  * Four-letter words are answered here, before the core sees the connection. */
 #ifndef COORD_REAL_LOOP_H
 #define COORD_REAL_LOOP_H
@@ -17,6 +19,7 @@
 #include "coord/server.h"
 #include "coord/util.h"
 #include "disk.h"
+#include "peer.h"
 
 struct real_conn;
 
@@ -42,6 +45,10 @@ struct real_loop
     size_t closed_count;
     size_t closed_cap;
     size_t out_max_bytes;
+    /* Quorum mode: the connections to the other servers. */
+    struct real_peers peers;
+    bool peers_on;
+    int64_t leading_since_ms; /* Monotonic time this server last became leader; 0 = not. */
     char errmsg[512];
 };
 

@@ -181,6 +181,9 @@ static void test_debian_default_zoo_cfg_parses(void **state)
     assert_int_equal(c->core.snap_count, 100000);
     assert_false(c->core.ttl_enabled);
     assert_null(c->core.super_digest);
+    assert_int_equal(c->core.voter_count, 0); /* Standalone. */
+    assert_int_equal(c->core.observer_count, 0);
+    assert_false(c->core.read_only_enabled);
 }
 
 static void test_tick_time_defaults_to_3000_as_zookeeper_3_8(void **state)
@@ -431,6 +434,57 @@ static void test_server_lines_parse_with_observer_and_client_port(void **state)
     assert_int_equal(c->core.id, 2);
     assert_string_equal(c->client_host, "::1");
     assert_int_equal(c->client_port, 2181);
+
+    /* The core gets the ensemble by id, voters and observers apart, in id
+     * order whatever the order of the lines. */
+    assert_int_equal(c->core.voter_count, 3);
+    assert_int_equal(c->core.voters[0], 1);
+    assert_int_equal(c->core.voters[1], 2);
+    assert_int_equal(c->core.voters[2], 3);
+    assert_int_equal(c->core.observer_count, 1);
+    assert_int_equal(c->core.observers[0], 10);
+    assert_int_equal(c->core.init_limit_ticks, 10);
+    assert_int_equal(c->core.sync_limit_ticks, 5);
+    assert_false(c->core.read_only_enabled);
+}
+
+/* A JVM property in ZooKeeper (-Dreadonlymode.enabled=true); zoo.cfg here. */
+static void test_readonlymode_enabled_reaches_the_core(void **state)
+{
+    struct fixture *f = *state;
+    char text[1024];
+    snprintf(text, sizeof text, "%sreadonlymode.enabled=true\n", quorum_cfg);
+    assert_int_equal(parse(f, text), 0);
+    assert_int_equal(f->cfg.warning_count, 0);
+    assert_int_equal(real_config_apply_myid(&f->cfg, "1", 1, "myid", f->err, sizeof f->err), 0);
+    assert_true(f->cfg.core.read_only_enabled);
+    assert_int_equal(f->cfg.core.id, 1);
+
+    snprintf(text, sizeof text, "%sreadonlymode.enabled=FALSE\n", quorum_cfg);
+    assert_int_equal(parse(f, text), 0);
+    assert_false(f->cfg.read_only_enabled);
+
+    snprintf(text, sizeof text, "%sreadonlymode.enabled=yes\n", quorum_cfg);
+    assert_int_equal(parse(f, text), -1);
+    assert_string_equal(f->err, "zoo.cfg:10: readonlymode.enabled: \"yes\" is not true or false");
+}
+
+/* The core holds at most COORD_ENSEMBLE_MAX members: the first line past
+ * that is named. */
+static void test_more_servers_than_an_ensemble_holds_is_an_error(void **state)
+{
+    struct fixture *f = *state;
+    char text[4096] = "dataDir=/d\nclientPort=2181\ninitLimit=5\nsyncLimit=2\n";
+    for (int id = 1; id <= COORD_ENSEMBLE_MAX + 1; id++) {
+        char line[80];
+        snprintf(line, sizeof line, "server.%d=127.0.0.1:%d:%d%s\n", id, 3000 + id, 4000 + id,
+                 id > 12 ? ":observer" : "");
+        strcat(text, line);
+    }
+    assert_int_equal(parse(f, text), -1);
+    assert_string_equal(f->err,
+                        "zoo.cfg:21: server.17: 17 server lines: an ensemble holds at most 16 "
+                        "servers (participants and observers together)");
 }
 
 static void test_malformed_server_lines_are_errors(void **state)
@@ -588,6 +642,10 @@ static void test_myid_read_and_validated(void **state)
     assert_string_equal(f->cfg.client_host, "127.0.0.1");
     assert_int_equal(f->cfg.client_port, 2183);
     assert_string_equal(f->cfg.data_dir, f->dir);
+    assert_int_equal(f->cfg.core.voter_count, 3);
+    assert_int_equal(f->cfg.core.observer_count, 0);
+    assert_int_equal(f->cfg.core.init_limit_ticks, 5);
+    assert_int_equal(f->cfg.core.sync_limit_ticks, 2);
 }
 
 static void test_standalone_does_not_need_myid(void **state)
@@ -862,6 +920,10 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_quorum_requires_init_and_sync_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_myid_read_and_validated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_readonlymode_enabled_reaches_the_core, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_more_servers_than_an_ensemble_holds_is_an_error, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_standalone_does_not_need_myid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dynamic_config_file_holds_the_server_lines, setup,
                                         teardown),

@@ -1,8 +1,9 @@
 /* The durable storage of coordd (real/disk.c): round trips, group commit,
  * torn tails cut and real corruption refused, snapshots and their fallback,
  * the metadata record, the directory lock, segment roll and purge,
- * truncation, and I/O errors that must never be reported as synced. Each
- * test works in its own mkdtemp folder under /tmp, removed afterwards. */
+ * truncation and snapshots in issue order (env.h), and I/O errors that
+ * must never be reported as synced. Each test works in its own mkdtemp
+ * folder under /tmp, removed afterwards. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -672,11 +673,7 @@ static void test_truncate_drops_the_right_records_and_survives_reopen(void **sta
     append_range(&f->disk, 1, 60);
     assert_int_equal(real_disk_flush(&f->disk), 0);
     snapshot_at(f, 20);
-    snapshot_at(f, 40);
     assert_int_equal(real_disk_truncate(&f->disk, 25), 0);
-    char snap[256];
-    file_path(f, snap, sizeof snap, "snapshot", 40);
-    assert_int_equal(file_size(snap), -1); /* It held truncated state. */
     /* Appends continue right after the kept record. */
     append_range(&f->disk, 26, 30);
     uint64_t last = 0;
@@ -688,6 +685,44 @@ static void test_truncate_drops_the_right_records_and_survives_reopen(void **sta
     assert_log_is_range(f, 21, 30);
 }
 
+/* Truncation is in issue order: the records and the metadata record issued
+ * before it are durable by the time it returns, so a crash can never show
+ * the cut without them. */
+static void test_truncate_waits_for_what_was_issued_before_it(void **state)
+{
+    struct fx *f = *state;
+    reset_faults();
+    disk_open_with(f, NULL, 1024, 0, &faulty);
+    assert_int_equal(real_disk_recover(&f->disk, &f->st, f->err, sizeof f->err), 0);
+    append_range(&f->disk, 1, 30);
+    sync_delay_us = 20000; /* The sync thread is slow: the cut must wait for it. */
+    append_range(&f->disk, 31, 40);
+    assert_int_equal(real_disk_meta(&f->disk, "epochs", 6, 41), 0);
+    assert_int_equal(real_disk_truncate(&f->disk, 35), 0);
+    sync_delay_us = 0;
+    uint64_t t = 0;
+    assert_true(real_disk_take_synced(&f->disk, &t)); /* Already published: no waiting. */
+    assert_int_equal(t, 41);
+    struct coord_buf b;
+    coord_buf_init(&b);
+    for (coord_zxid z = 36; z <= 38; z++) {
+        coord_buf_reset(&b);
+        encode_txn(z, &b);
+        /* Tokens go on increasing across the cut. */
+        assert_int_equal(real_disk_append(&f->disk, b.data, b.len, (uint64_t)z + 6), 0);
+    }
+    coord_buf_free(&b);
+    uint64_t last = 41;
+    assert_true(wait_synced(&f->disk, 44, &last));
+    disk_stop(f);
+
+    assert_int_equal(disk_start(f, 1024, 0), 0);
+    assert_null(f->st.snapshot);
+    assert_int_equal(f->st.meta_len, 6);
+    assert_memory_equal(f->st.meta, "epochs", 6);
+    assert_log_is_range(f, 1, 38);
+}
+
 static void test_truncate_to_before_every_record_empties_the_log(void **state)
 {
     struct fx *f = *state;
@@ -695,6 +730,10 @@ static void test_truncate_to_before_every_record_empties_the_log(void **state)
     append_range(&f->disk, 1, 30);
     assert_int_equal(real_disk_truncate(&f->disk, 0), 0);
     assert_int_equal(count_files(f, "log"), 0);
+    disk_stop(f);
+    assert_int_equal(disk_start(f, 1024, 0), 0);
+    assert_null(f->st.snapshot);
+    assert_log_is_range(f, 1, 0); /* truncate(0): nothing left. */
     append_range(&f->disk, 1, 3);
     assert_int_equal(real_disk_flush(&f->disk), 0);
     disk_stop(f);
@@ -702,21 +741,105 @@ static void test_truncate_to_before_every_record_empties_the_log(void **state)
     assert_log_is_range(f, 1, 3);
 }
 
-static void test_truncate_below_every_snapshot_is_refused(void **state)
+/* env.h: log_truncate(0) empties the log, not the snapshot: the newest one
+ * stays the state to recover. The older ones no longer connect to the log
+ * after the cut, so they go (recovery must never fall back to one). */
+static void test_snapshot_then_truncate_zero_keeps_the_snapshot(void **state)
 {
     struct fx *f = *state;
     assert_int_equal(disk_start(f, 0, 0), 0);
     append_range(&f->disk, 1, 30);
     assert_int_equal(real_disk_flush(&f->disk), 0);
     snapshot_at(f, 20);
-    assert_int_equal(real_disk_truncate(&f->disk, 10), -1);
-    assert_true(real_disk_failed(&f->disk));
-    assert_non_null(strstr(real_disk_error(&f->disk), "every snapshot is newer"));
+    /* Queued, not waited for: the truncation writes it first. */
+    assert_int_equal(real_disk_snapshot(&f->disk, "state@30", 8, 30), 0);
+    assert_int_equal(real_disk_truncate(&f->disk, 0), 0);
+    assert_false(real_disk_failed(&f->disk));
+    assert_int_equal(count_files(f, "log"), 0);
+    assert_int_equal(count_files(f, "snapshot"), 1);
     disk_stop(f);
-    /* Nothing was removed. */
+
+    assert_int_equal(disk_start(f, 0, 0), 0);
+    assert_snapshot(f, 30);
+    assert_log_is_range(f, 1, 0);
+    append_range(&f->disk, 31, 33);
+    assert_int_equal(real_disk_flush(&f->disk), 0);
+    disk_stop(f);
+    assert_int_equal(disk_start(f, 0, 0), 0);
+    assert_snapshot(f, 30);
+    assert_log_is_range(f, 31, 33);
+}
+
+/* A cut below the newest snapshot keeps that snapshot too (it is the state
+ * the core saved last); no error, and the older snapshot goes. */
+static void test_truncate_below_the_newest_snapshot_keeps_it(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(disk_start(f, 0, 0), 0);
+    append_range(&f->disk, 1, 30);
+    assert_int_equal(real_disk_flush(&f->disk), 0);
+    snapshot_at(f, 10);
+    snapshot_at(f, 20);
+    assert_int_equal(real_disk_truncate(&f->disk, 15), 0);
+    char snap[256];
+    file_path(f, snap, sizeof snap, "snapshot", 10);
+    assert_int_equal(file_size(snap), -1);
+    disk_stop(f);
     assert_int_equal(disk_start(f, 0, 0), 0);
     assert_snapshot(f, 20);
-    assert_log_is_range(f, 21, 30);
+    assert_log_is_range(f, 1, 0); /* 1..15 are kept, and all below the snapshot. */
+}
+
+/* The SNAP sync of a learner: truncate(0), then the leader's snapshot, which
+ * the log does not back. It is durable when real_disk_snapshot returns, the
+ * older snapshots are gone, and appends continue after it. */
+static void test_truncate_zero_then_snapshot_is_written_at_once(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(disk_start(f, 1024, 0), 0);
+    append_range(&f->disk, 1, 30);
+    assert_int_equal(real_disk_flush(&f->disk), 0);
+    snapshot_at(f, 20);
+    assert_int_equal(real_disk_truncate(&f->disk, 0), 0);
+    assert_int_equal(real_disk_snapshot(&f->disk, "state@100", 9, 100), 0);
+    char snap[256];
+    file_path(f, snap, sizeof snap, "snapshot", 100);
+    assert_true(file_size(snap) > 0); /* No flush: written before returning. */
+    file_path(f, snap, sizeof snap, "snapshot", 20);
+    assert_int_equal(file_size(snap), -1);
+    append_range(&f->disk, 101, 105);
+    uint64_t last = 0;
+    assert_true(wait_synced(&f->disk, 105, &last));
+    disk_stop(f);
+
+    assert_int_equal(disk_start(f, 1024, 0), 0);
+    assert_snapshot(f, 100);
+    assert_log_is_range(f, 101, 105);
+}
+
+/* A background snapshot that failed cannot stand for the records a cut
+ * below it drops: that cut is refused rather than losing the state. */
+static void test_truncate_below_a_lost_snapshot_is_refused(void **state)
+{
+    struct fx *f = *state;
+    reset_faults();
+    disk_open_with(f, NULL, 0, 0, &faulty);
+    assert_int_equal(real_disk_recover(&f->disk, &f->st, f->err, sizeof f->err), 0);
+    append_range(&f->disk, 1, 30);
+    assert_int_equal(real_disk_flush(&f->disk), 0);
+    write_fails = true;
+    snapshot_at(f, 25); /* Fails: a warning, the log holds the state. */
+    write_fails = false;
+    assert_false(real_disk_failed(&f->disk));
+    assert_true(has_warning(&f->disk, "snapshot", "not written"));
+    assert_int_equal(real_disk_truncate(&f->disk, 28), 0); /* Above it: fine. */
+    assert_int_equal(real_disk_truncate(&f->disk, 10), -1);
+    assert_true(real_disk_failed(&f->disk));
+    assert_non_null(strstr(real_disk_error(&f->disk), "was not written"));
+    disk_stop(f);
+    assert_int_equal(disk_start(f, 0, 0), 0);
+    assert_null(f->st.snapshot);
+    assert_log_is_range(f, 1, 28);
 }
 
 static void test_non_increasing_zxid_in_log_is_corruption(void **state)
@@ -891,8 +1014,12 @@ int main(void)
         T(test_separate_log_dir_holds_the_log),
         T(test_segment_roll_and_purge_keep_records_after_oldest_snapshot),
         T(test_truncate_drops_the_right_records_and_survives_reopen),
+        T(test_truncate_waits_for_what_was_issued_before_it),
         T(test_truncate_to_before_every_record_empties_the_log),
-        T(test_truncate_below_every_snapshot_is_refused),
+        T(test_snapshot_then_truncate_zero_keeps_the_snapshot),
+        T(test_truncate_below_the_newest_snapshot_keeps_it),
+        T(test_truncate_zero_then_snapshot_is_written_at_once),
+        T(test_truncate_below_a_lost_snapshot_is_refused),
         T(test_non_increasing_zxid_in_log_is_corruption),
         T(test_appending_a_non_increasing_zxid_fails_the_disk),
         T(test_sync_error_is_never_reported_synced),
