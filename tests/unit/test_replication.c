@@ -76,7 +76,7 @@ static int rig_create(struct rig *r, struct cluster_client *cl, const char *path
     struct cluster_reply rep;
     int rc = cluster_create(&r->c, cl, path, "v", 0, &rep);
     if (rc == COORD_OK) {
-        zab_checks_acked(&r->z, path);
+        zab_checks_acked(&r->z, path, rep.zxid);
     }
     return rc;
 }

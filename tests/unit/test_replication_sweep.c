@@ -122,8 +122,13 @@ static bool run_one(uint64_t seed, char *why, size_t why_len)
         if (k->state == CLUSTER_CLIENT_CONNECTED) {
             char path[40];
             snprintf(path, sizeof path, "/k%d", round);
-            if (cluster_create(c, k, path, "v", 0, NULL) == COORD_OK) {
-                zab_checks_acked(z, path);
+            struct cluster_reply rep;
+            if (cluster_create(c, k, path, "v", 0, &rep) == COORD_OK) {
+                zab_checks_acked(z, path, rep.zxid);
+                if (getenv("SWEEP_DEBUG")) {
+                    printf("acked %s zxid %llx at %lld via %u\n", path,
+                           (unsigned long long)rep.zxid, (long long)c->now_ms, k->node + 1);
+                }
             }
         }
         cluster_run_for(c, draw(&rng, 300));
@@ -136,10 +141,11 @@ static bool run_one(uint64_t seed, char *why, size_t why_len)
         ok = zab_settle(c, 60000);
         if (ok) {
             struct cluster_client *w = cluster_client_new(c);
+            struct cluster_reply rep;
             ok = cluster_client_connect(c, w, 0, 4000, 0, NULL) == COORD_OK &&
-                 cluster_create(c, w, "/final", "f", 0, NULL) == COORD_OK;
+                 cluster_create(c, w, "/final", "f", 0, &rep) == COORD_OK;
             if (ok) {
-                zab_checks_acked(z, "/final");
+                zab_checks_acked(z, "/final", rep.zxid);
             }
             ok = ok && zab_settle(c, 60000);
         }
@@ -149,6 +155,20 @@ static bool run_one(uint64_t seed, char *why, size_t why_len)
         }
     } else {
         snprintf(why, why_len, "%s", z->failure);
+        if (getenv("SWEEP_DEBUG")) {
+            for (unsigned i = 0; i < n; i++) {
+                for (size_t t = 0; t < c->nodes[i].trace_count; t++) {
+                    const struct cluster_trace *tr = &c->nodes[i].traces[t];
+                    if (tr->type == COORD_TRACE_CONN_REJECTED ||
+                        tr->type == COORD_TRACE_SESSION_CREATED)
+                        continue;
+                    printf("T %lld n%u type %d a=%llx b=%lld c=%llx d=%llx %s\n",
+                           (long long)tr->global_ms, i + 1, tr->type, (unsigned long long)tr->a,
+                           (long long)tr->b, (unsigned long long)tr->c, (unsigned long long)tr->d,
+                           tr->text);
+                }
+            }
+        }
     }
     if (ok) {
         uint64_t d = cluster_digest(c, 0);
