@@ -8,6 +8,9 @@ keys, so every test runs unchanged against either:
 - CoorddServer: our own coordd binary (path from $COORDD, else
   build/debug/real/coordd under the repository root).
 
+Ensemble(kind, size) runs several of either as a replicated ensemble
+(server.N lines, myid, quorum and election ports; see its docstring).
+
 Each server lives in its own fresh temporary directory (zoo.cfg, data/,
 server.log) and listens on a port picked by binding port 0 first. Every wait is
 bounded. Processes are stopped only by the PID this module started (SIGTERM,
@@ -23,6 +26,7 @@ main thread: the death signal follows the thread that forked.
 import atexit
 import ctypes
 import os
+import random
 import shutil
 import signal
 import socket
@@ -472,3 +476,322 @@ def server_class(kind):
     except KeyError:
         raise ValueError("unknown server kind %r (want one of %s)" % (
             kind, ", ".join(sorted(SERVER_KINDS))))
+
+
+# ---------------------------------------------------------------------------
+# Replicated ensembles: N servers with server.N lines, a myid file each, and
+# quorum/election ports of their own.
+
+ZK_HEAP_MB = int(os.environ.get("ZK_HEAP_MB", "1000"))
+ENSEMBLE_START_TIMEOUT_S = 120.0
+SERVING_MODES = ("leader", "follower", "observer")
+
+# The shared kit's ZooKeeper scripts use 22181-22184, 22888-22890 and
+# 23888-23890; ensembles take their ports from above those and below the
+# kernel's ephemeral range, so that no outgoing connection (a client's, or a
+# quorum peer's) can be holding one of them when a member restarts.
+_PORT_FLOOR = 24000
+
+
+def die_with_parent():
+    """preexec_fn for helper processes (load generators): see _die_with_parent."""
+    _die_with_parent()
+
+
+def _ephemeral_floor():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def free_port_block(count, host="127.0.0.1", attempts=500):
+    """First port of `count` consecutive ports that are all free right now.
+
+    The ports are probed by binding them all at once (without SO_REUSEADDR,
+    so a port still in TIME_WAIT counts as taken) and released together. The
+    base is random, so two runs started at the same moment rarely collide."""
+    rng = random.SystemRandom()
+    top = _ephemeral_floor() - count
+    if top <= _PORT_FLOOR:
+        raise ServerError("no room for %d ports between %d and the ephemeral range" % (
+            count, _PORT_FLOOR))
+    for _ in range(attempts):
+        base = rng.randrange(_PORT_FLOOR, top)
+        held = []
+        try:
+            for port in range(base, base + count):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                held.append(s)
+                s.bind((host, port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in held:
+                s.close()
+    raise ServerError("found no %d consecutive free ports on %s" % (count, host))
+
+
+def server_mode(host, port, timeout=FOUR_LETTER_TIMEOUT_S):
+    """'leader', 'follower', 'observer', 'standalone', 'not serving' (answers
+    but has no Mode line, e.g. while electing) or 'down' (no answer)."""
+    try:
+        reply = four_letter(host, port, "srvr", timeout)
+    except OSError:
+        return "down"
+    for line in reply.splitlines():
+        if line.startswith("Mode: "):
+            return line[len("Mode: "):].strip() or "not serving"
+    return "not serving"
+
+
+class _QuorumMember:
+    """Mixin for one member of an ensemble: adds the quorum keys to zoo.cfg
+    and writes dataDir/myid. Its ports are fixed by the ensemble."""
+
+    def setup_member(self, server_id, peer_lines, init_limit, sync_limit, client_port):
+        self.server_id = server_id
+        self.peer_lines = list(peer_lines)
+        self.init_limit = init_limit
+        self.sync_limit = sync_limit
+        self.port = client_port  # fixed: start() keeps it
+
+    def cfg_lines(self):
+        return super().cfg_lines() + [
+            "initLimit=%d" % self.init_limit,
+            "syncLimit=%d" % self.sync_limit,
+        ] + self.peer_lines
+
+    def write_cfg(self):
+        super().write_cfg()
+        with open(os.path.join(self.data_dir, "myid"), "w") as f:
+            f.write("%d\n" % self.server_id)
+
+    def launch(self):
+        """Write the config and start the process without waiting for it:
+        a member cannot serve before a quorum is up."""
+        if _shutting_down:
+            raise ServerError("not starting %s: shutting down after a signal" % self.kind)
+        if self.running():
+            raise ServerError("%s already running (pid %d)" % (self.kind, self.proc.pid))
+        self.write_cfg()
+        self._spawn()
+
+    def mode(self, timeout=FOUR_LETTER_TIMEOUT_S):
+        if not self.running():
+            return "down"
+        return server_mode(self.host, self.port, timeout)
+
+    def serving(self):
+        """In a quorum role and accepting sessions."""
+        return self.mode() in SERVING_MODES and handshake_works(self.host, self.port)
+
+
+class ZooKeeperMember(_QuorumMember, ZooKeeperServer):
+    """Apache ZooKeeper 3.8 quorum peer with the command line the shared kit's
+    zk-up.sh builds (heap $ZK_HEAP_MB MiB, default 1000; JVM default GC)."""
+
+    def command(self):
+        classpath = [ZK_CONF_DIR, ZK_JAR]
+        if os.path.exists(SLF4J_BINDING):
+            classpath.append(SLF4J_BINDING)
+        return [
+            JAVA,
+            "-Xmx%dm" % ZK_HEAP_MB,
+            "-Dzookeeper.log.dir=%s" % self.base_dir,
+            "-Dzookeeper.log.file=zookeeper.log",
+            "-Dorg.slf4j.simpleLogger.logFile=System.err",
+            "-Dorg.slf4j.simpleLogger.defaultLogLevel=info",
+            "-Dorg.slf4j.simpleLogger.showDateTime=true",
+            "-Dorg.slf4j.simpleLogger.dateTimeFormat=yyyy-MM-dd'T'HH:mm:ss.SSS",
+            "-XX:+HeapDumpOnOutOfMemoryError",
+            "-XX:HeapDumpPath=%s" % self.base_dir,
+            "-XX:OnOutOfMemoryError=kill -9 %p",
+            "-cp", ":".join(classpath),
+            "org.apache.zookeeper.server.quorum.QuorumPeerMain",
+            self.cfg_path,
+        ]
+
+
+class CoorddMember(_QuorumMember, CoorddServer):
+    """coordd as a quorum peer (same zoo.cfg keys and myid file)."""
+
+
+MEMBER_KINDS = {"zookeeper": ZooKeeperMember, "coordd": CoorddMember}
+
+
+class Ensemble:
+    """N quorum peers of one kind on loopback, each in its own temp dir.
+
+    Members are indexed 0..N-1 and have server ids 1..N. Ports: one block of
+    3N consecutive free ports (client ports, then quorum ports, then election
+    ports). start() launches every member at once and waits until exactly
+    one is leader and every member serves; kill(i)/start_member(i) crash and
+    bring back one member on the same ports and data dir. Cleanup is that of
+    the single servers (context manager, atexit, signals, PDEATHSIG)."""
+
+    def __init__(self, kind, size, binary=None, tick_time_ms=2000, init_limit=10,
+                 sync_limit=5, extra_cfg=(), name="ens", host="127.0.0.1"):
+        if size < 1:
+            raise ValueError("an ensemble needs at least one member")
+        try:
+            cls = MEMBER_KINDS[kind]
+        except KeyError:
+            raise ValueError("unknown server kind %r (want one of %s)" % (
+                kind, ", ".join(sorted(MEMBER_KINDS))))
+        self.kind = kind
+        self.size = size
+        self.host = host
+        self.members = []
+        for i in range(size):
+            kwargs = dict(tick_time_ms=tick_time_ms, extra_cfg=extra_cfg, host=host,
+                          name="%s-%d" % (name, i + 1))
+            if kind == "coordd":
+                kwargs["binary"] = binary
+            self.members.append(cls(**kwargs))
+        self._init_limit = init_limit
+        self._sync_limit = sync_limit
+        self._assign_ports()
+
+    def _assign_ports(self):
+        n = self.size
+        base = free_port_block(3 * n, self.host)
+        lines = ["server.%d=%s:%d:%d" % (i + 1, self.host, base + n + i, base + 2 * n + i)
+                 for i in range(n)]
+        for i, m in enumerate(self.members):
+            m.setup_member(i + 1, lines, self._init_limit, self._sync_limit, base + i)
+
+    # -- views ----------------------------------------------------------------
+
+    def __len__(self):
+        return self.size
+
+    def __getitem__(self, i):
+        return self.members[i]
+
+    @property
+    def hosts(self):
+        """Connection string naming every member."""
+        return ",".join(m.hostport for m in self.members)
+
+    def pids(self):
+        return [m.proc.pid for m in self.members if m.running()]
+
+    def modes(self):
+        return [m.mode() for m in self.members]
+
+    def leaders(self, modes=None):
+        modes = modes if modes is not None else self.modes()
+        return [i for i, mode in enumerate(modes) if mode == "leader"]
+
+    def describe(self, modes=None):
+        modes = modes if modes is not None else self.modes()
+        return ", ".join("#%d %s (port %d, pid %s)" % (
+            i + 1, mode, m.port, m.proc.pid if m.proc else "-")
+            for i, (m, mode) in enumerate(zip(self.members, modes)))
+
+    # -- lifecycle ----------------------------------------------------------------
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            self.stop()
+        finally:
+            self.cleanup()
+        return False
+
+    def start(self, timeout=ENSEMBLE_START_TIMEOUT_S):
+        """Launch every member, then wait for one leader and all serving.
+        Retries once on fresh ports if a member died of a port clash."""
+        for attempt in range(2):
+            for m in self.members:
+                m.launch()
+            try:
+                return self.wait_stable(timeout)
+            except ServerError:
+                died = [m for m in self.members if not m.running()]
+                clash = any("address already in use" in m.log_tail(60).lower() for m in died)
+                if attempt == 1 or not clash:
+                    self.stop()
+                    raise
+                # reap, pick new ports, try again
+                for m in self.members:
+                    m.kill()
+                self._assign_ports()
+
+    def wait_stable(self, timeout=ENSEMBLE_START_TIMEOUT_S, members=None):
+        """Wait until, among `members` (indexes, default all), exactly one is
+        leader and all serve sessions; return the leader's index."""
+        idx = list(range(self.size)) if members is None else list(members)
+        deadline = time.monotonic() + timeout
+        modes = None
+        while True:
+            for i in idx:
+                m = self.members[i]
+                if m.proc is not None and m.proc.poll() is not None:
+                    raise ServerError("%s member #%d exited with %s; log %s:\n%s" % (
+                        self.kind, i + 1, m.proc.returncode, m.log_path, m.log_tail()))
+            modes = self.modes()
+            leaders = [i for i in idx if modes[i] == "leader"]
+            if (len(leaders) == 1 and all(modes[i] in SERVING_MODES for i in idx)
+                    and all(handshake_works(self.host, self.members[i].port) for i in idx)):
+                return leaders[0]
+            if time.monotonic() > deadline:
+                raise ServerError("%s ensemble not stable after %.0f s: %s\n%s" % (
+                    self.kind, timeout, self.describe(modes), self.log_tails(idx)))
+            time.sleep(0.2)
+
+    def kill(self, i):
+        """SIGKILL member i (as a crash would); returns its exit status."""
+        return self.members[i].kill()
+
+    def stop_member(self, i):
+        return self.members[i].stop()
+
+    def start_member(self, i, timeout=ENSEMBLE_START_TIMEOUT_S, wait=True):
+        """Start member i again on its ports and data dir; with wait, return
+        once it serves in a quorum role (its mode)."""
+        m = self.members[i]
+        deadline = time.monotonic() + timeout
+        m.launch()
+        if not wait:
+            return None
+        while True:
+            if not m.running():
+                raise ServerError("%s member #%d exited with %s while rejoining; log %s:\n%s" % (
+                    self.kind, i + 1, m.proc.returncode if m.proc else None, m.log_path,
+                    m.log_tail()))
+            mode = m.mode()
+            if mode in SERVING_MODES and handshake_works(self.host, m.port):
+                return mode
+            if time.monotonic() > deadline:
+                raise ServerError("%s member #%d not serving %.0f s after restart (mode %s); "
+                                  "log %s:\n%s" % (self.kind, i + 1, timeout, mode, m.log_path,
+                                                   m.log_tail()))
+            time.sleep(0.2)
+
+    def stop(self):
+        for m in self.members:
+            try:
+                m.stop()
+            except Exception:
+                m.kill()
+
+    def cleanup(self):
+        for m in self.members:
+            m.cleanup()
+
+    def log_tails(self, idx=None, lines=15):
+        out = []
+        for i in (range(self.size) if idx is None else idx):
+            m = self.members[i]
+            out.append("--- member #%d log %s:\n%s" % (i + 1, m.log_path, m.log_tail(lines)))
+        return "\n".join(out)
+
+    def __repr__(self):
+        return "<Ensemble %s x%d %s>" % (self.kind, self.size, self.hosts)
