@@ -1376,6 +1376,40 @@ int zab_start(struct coord_server *s)
     return result(s, after_election(s));
 }
 
+/* A leader-to-be that is not established yet hears a voter electing with a
+ * vote better than its own, in the round it was elected in or a later one:
+ * that voter did not hear the quorum in time, will not follow, and may be
+ * the one the quorum needs (otherwise discovery waits for initLimit). It
+ * elects again at once, and the better vote wins the new round. Nothing is
+ * established yet, so nothing is lost. */
+static void give_way(struct coord_server *s, const void *msg, size_t len)
+{
+    struct server_zab *z = s->zab;
+    struct coord_election_notification n;
+    if (coord_election_decode(msg, len, &n) != COORD_OK || n.state != COORD_ELECTION_LOOKING ||
+        n.vote.leader == 0 || n.round < coord_election_round(&z->el)) {
+        return;
+    }
+    struct coord_election_vote ours = coord_election_vote(&z->el);
+    if (coord_election_vote_beats(&n.vote, &ours)) {
+        look(s, "a voter with a better vote is still electing");
+    }
+}
+
+/* Our leader-to-be electing in a later round than the one we followed it
+ * in gave way (above): follow it back to election instead of waiting for
+ * initLimit. Its notifications of our round, sent before it decided, can
+ * still be on the link and are not a reason. */
+static void leader_gave_up(struct coord_server *s, const void *msg, size_t len)
+{
+    struct server_zab *z = s->zab;
+    struct coord_election_notification n;
+    if (coord_election_decode(msg, len, &n) == COORD_OK && n.state == COORD_ELECTION_LOOKING &&
+        n.round > coord_election_round(&z->el)) {
+        look(s, "leader-to-be went back to election");
+    }
+}
+
 int zab_on_peer_message(struct coord_server *s, coord_id from, const void *msg, size_t len)
 {
     struct server_zab *z = s->zab;
@@ -1385,6 +1419,11 @@ int zab_on_peer_message(struct coord_server *s, coord_id from, const void *msg, 
     }
     const uint8_t *b = msg;
     if (b[0] == COORD_ELECTION_MSG_TYPE) {
+        if (s->role == COORD_ROLE_LEADING && !z->established) {
+            give_way(s, msg, len);
+        } else if (is_learner_role(s) && from == z->leader && z->fstate != FOLLOW_UPTODATE) {
+            leader_gave_up(s, msg, len);
+        }
         if (is_learner_role(s) && from == z->leader && z->fstate == FOLLOW_UPTODATE && len > 2 &&
             b[2] == COORD_ELECTION_LOOKING) {
             /* Our leader is electing again (it lost its quorum): no need to
