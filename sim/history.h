@@ -9,9 +9,9 @@
 #include <stdint.h>
 
 enum sim_op_type {
-    SIM_OP_READ = 1,  /* sync + getData of the key's znode: value read. */
-    SIM_OP_WRITE,     /* setData, version -1. */
-    SIM_OP_CAS,       /* getData, then setData with that version: expect -> value. */
+    SIM_OP_READ = 1,         /* sync + getData of the key's znode: value read. */
+    SIM_OP_WRITE,            /* setData, version -1. */
+    SIM_OP_CAS,              /* getData, then setData with that version: expect -> value. */
     SIM_OP_CREATE_EPHEMERAL, /* Sessions workload. */
     SIM_OP_OTHER,
 };

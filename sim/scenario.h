@@ -14,9 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SIM_SERVERS_MAX 9   /* Voters + observers. */
-#define SIM_FAULTS_MAX 256  /* Scheduled fault events. */
-#define SIM_GROUPS_MAX 9    /* Groups of one partition. */
+#define SIM_SERVERS_MAX 9  /* Voters + observers. */
+#define SIM_FAULTS_MAX 256 /* Scheduled fault events. */
+#define SIM_GROUPS_MAX 9   /* Groups of one partition. */
 #define SIM_NAME_MAX 64
 
 /* Node numbering: servers are 1..servers (voters) then observers after them;
@@ -26,7 +26,7 @@ struct sim_nodes
 {
     uint32_t servers; /* Bit i set = server i (bit 0 unused). */
     bool all_clients;
-    bool leader; /* "leader": resolved when the fault fires (the current leader). */
+    bool leader;   /* "leader": resolved when the fault fires (the current leader). */
     bool follower; /* "follower": one follower, chosen by the seed when it fires. */
 };
 
@@ -53,7 +53,7 @@ struct sim_fault
 {
     double at_s; /* Simulated time it fires. */
     enum sim_fault_kind kind;
-    struct sim_nodes nodes;                /* The nodes it applies to. */
+    struct sim_nodes nodes;                  /* The nodes it applies to. */
     struct sim_nodes groups[SIM_GROUPS_MAX]; /* PARTITION */
     size_t group_count;
     struct sim_nodes from, to; /* ONE_WAY; BRIDGE: from/to are the halves, nodes the bridge. */
@@ -81,8 +81,8 @@ struct sim_nemesis
 };
 
 enum sim_workload_kind {
-    SIM_WORKLOAD_REGISTER = 1, /* read / write / cas on a few keys. */
-    SIM_WORKLOAD_SESSIONS,     /* ephemerals, expiry, watches. */
+    SIM_WORKLOAD_REGISTER = 1,  /* read / write / cas on a few keys. */
+    SIM_WORKLOAD_SESSIONS,      /* ephemerals, expiry, watches. */
     SIM_WORKLOAD_MASTER_WORKER, /* hooks for the application of a later issue. */
     SIM_WORKLOAD_NONE,
 };
@@ -91,26 +91,26 @@ struct sim_scenario
 {
     char name[SIM_NAME_MAX]; /* Defaults to the file's base name without .yaml. */
     char description[512];
-    uint64_t seed;           /* Default 1. */
-    double duration_s;       /* Simulated seconds; default 60. */
+    uint64_t seed;     /* Default 1. */
+    double duration_s; /* Simulated seconds; default 60. */
 
     /* ensemble */
-    unsigned servers;   /* Voters, 1..SIM_SERVERS_MAX; default 3. */
-    unsigned observers; /* Default 0; servers + observers <= SIM_SERVERS_MAX. */
-    int32_t tick_ms;    /* Default 2000 (ZooKeeper's tickTime). */
-    int32_t init_limit; /* Ticks; default 10. */
-    int32_t sync_limit; /* Ticks; default 5. */
+    unsigned servers;             /* Voters, 1..SIM_SERVERS_MAX; default 3. */
+    unsigned observers;           /* Default 0; servers + observers <= SIM_SERVERS_MAX. */
+    int32_t tick_ms;              /* Default 2000 (ZooKeeper's tickTime). */
+    int32_t init_limit;           /* Ticks; default 10. */
+    int32_t sync_limit;           /* Ticks; default 5. */
     int32_t election_finalize_ms; /* Default 200. */
     int32_t snap_count;           /* Default 100000. */
     bool read_only;               /* readonlymode.enabled; default false. */
 
     /* platform */
-    double latency_ms;      /* One-way, every link; default 1. */
-    double bandwidth_mbps;  /* Default 1000. */
-    double disk_sync_ms;    /* Default 1. */
+    double latency_ms;     /* One-way, every link; default 1. */
+    double bandwidth_mbps; /* Default 1000. */
+    double disk_sync_ms;   /* Default 1. */
 
     /* clients and workload */
-    unsigned clients;           /* Default 5. */
+    unsigned clients; /* Default 5. */
     enum sim_workload_kind workload;
     double rate;                /* Operations per second per client; default 10. */
     unsigned keys;              /* Register keys; default 3. */
