@@ -1789,7 +1789,8 @@ static int server_recover(struct coord_server *s,
             replayed++;
         }
     }
-    server_trace(s, COORD_TRACE_RECOVERED, s->tree.last_zxid, replayed, 0, NULL);
+    server_trace(s, COORD_TRACE_RECOVERED, s->tree.last_zxid, replayed, server_last_logged(s),
+                 NULL);
     return COORD_OK;
 }
 

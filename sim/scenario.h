@@ -1,5 +1,5 @@
 /* A coordsim scenario: what to simulate, which faults to inject and what the
- * run must show. Loaded from YAML (scenarios/*.yaml, schema in
+ * run must show. Loaded from YAML (scenarios/NAME.yaml, schema in
  * docs/scenarios.md) and adjusted with --set KEY=VALUE, where KEY is the
  * dotted path of a field as written in the YAML (e.g. ensemble.servers,
  * workload.rate, faults.2.at, expect.writes_unavailable_s.max).
@@ -66,6 +66,8 @@ struct sim_fault
     double duration_s;         /* > 0: the fault is undone after this long (heal, restart,
                                   resume, delay 0, drift 0). */
     int line;                  /* Where it was written, for messages. */
+    bool reject;               /* Cuts: connections crossing them reset at once (mode: reject)
+                                  instead of silently losing messages (mode: drop). */
 };
 
 /* A nemesis drawing faults at random from the seed. */
@@ -90,7 +92,7 @@ enum sim_workload_kind {
 struct sim_scenario
 {
     char name[SIM_NAME_MAX]; /* Defaults to the file's base name without .yaml. */
-    char description[512];
+    char description[2048];
     uint64_t seed;     /* Default 1. */
     double duration_s; /* Simulated seconds; default 60. */
 
@@ -108,17 +110,25 @@ struct sim_scenario
     double latency_ms;     /* One-way, every link; default 1. */
     double bandwidth_mbps; /* Default 1000. */
     double disk_sync_ms;   /* Default 1. */
+    double tcp_timeout_s;  /* platform.tcp_timeout: a connection that lost messages to a cut
+                              is reported broken after this, or at heal; default 15. */
 
     /* clients and workload */
     unsigned clients; /* Default 5. */
     enum sim_workload_kind workload;
-    double rate;                /* Operations per second per client; default 10. */
-    unsigned keys;              /* Register keys; default 3. */
-    double read_ratio;          /* Of operations; default 0.5 (rest: writes and cas). */
-    double cas_ratio;           /* Of operations; default 0.2. */
-    int32_t session_timeout_ms; /* Default 6000. */
-    double op_timeout_s;        /* An op not answered by then is recorded as info; default 5. */
-    bool client_read_only;      /* Clients connect with readOnly=true; default false. */
+    double rate;                  /* Operations per second per client; default 10. */
+    unsigned keys;                /* Register keys; default 3. */
+    double read_ratio;            /* Of operations; default 0.5 (rest: writes and cas). */
+    double cas_ratio;             /* Of operations; default 0.2. */
+    int32_t session_timeout_ms;   /* Default 6000. */
+    double op_timeout_s;          /* An op not answered by then is recorded as info; default 5. */
+    bool client_read_only;        /* Clients connect with readOnly=true; default false. */
+    double workload_start_s;      /* workload.start: no operation before; default 2. */
+    double client_start_spread_s; /* clients.start_spread: each client starts at a seeded time
+                                     in [start, start + spread); default 1. */
+    unsigned ephemerals;          /* Sessions workload: ephemerals per client; default 1. */
+    double session_restart_s;     /* workload.restart_after: a new session after expiry; 1. */
+    bool trace_messages;          /* trace.messages: every delivered peer message traced. */
 
     /* faults */
     struct sim_fault faults[SIM_FAULTS_MAX]; /* Sorted by at_s (stable). */
@@ -126,8 +136,10 @@ struct sim_scenario
     struct sim_nemesis nemesis;
 
     /* expect: each is checked only when set (has_*). */
-    bool has_linearizable;
+    bool has_linearizable; /* The whole register history, reads included. */
     bool linearizable;
+    bool has_linearizable_writes; /* Writes and compare-and-sets alone. */
+    bool linearizable_writes;
     bool has_max_leaders_per_epoch;
     int max_leaders_per_epoch;
     bool has_writes_unavailable_max;
@@ -151,17 +163,25 @@ struct sim_scenario
 
 /* Fill `sc` with the defaults. */
 void sim_scenario_defaults(struct sim_scenario *sc);
-/* Load a scenario file on top of the defaults. 0, or -1 with a message in
- * err of the form "FILE:LINE:COLUMN: what is wrong" (unknown key, wrong
- * type, impossible value, YAML syntax error, unreadable file). */
-int sim_scenario_load(const char *path, struct sim_scenario *sc, char *err, size_t err_len);
-/* Apply one --set KEY=VALUE (VALUE in YAML syntax). 0, or -1 with a message
- * naming the key ("--set KEY: ..."). Checks the whole scenario again. */
-int sim_scenario_set(struct sim_scenario *sc, const char *assignment, char *err, size_t err_len);
+/* Load a scenario file on top of the defaults, after applying each --set
+ * KEY=VALUE of `sets` to the YAML document (KEY a dotted path, list items by
+ * index, VALUE in YAML syntax), so every value is checked alike. 0, or -1
+ * with a message in err: "FILE:LINE:COLUMN: what is wrong" (unknown key, wrong
+ * type, impossible value, YAML syntax error), "FILE: cannot read: ..." or
+ * "--set KEY=VALUE: what is wrong". */
+int sim_scenario_load(const char *path,
+                      const char *const *sets,
+                      size_t set_count,
+                      struct sim_scenario *sc,
+                      char *err,
+                      size_t err_len);
 /* Cross-field checks (servers + observers, fault node ids in range, times
  * within the duration, ...). 0 or -1 with a message. */
 int sim_scenario_check(const struct sim_scenario *sc, char *err, size_t err_len);
 /* Name of a fault kind as written in the YAML ("partition", "crash", ...). */
 const char *sim_fault_kind_name(enum sim_fault_kind kind);
+/* The kind named so, or 0. */
+enum sim_fault_kind sim_fault_kind_parse(const char *name);
+const char *sim_workload_kind_name(enum sim_workload_kind kind);
 
 #endif /* COORD_SIM_SCENARIO_H */

@@ -72,8 +72,9 @@ enum coord_trace_type {
                                         FOLLOWING/OBSERVING at UPTODATE. */
     COORD_TRACE_ELECTION,            /* a = proposed leader, b = zxid, c = epoch */
     COORD_TRACE_CONN_REJECTED,       /* a = conn, text = reason */
-    COORD_TRACE_RECOVERED,           /* a = zxid, b = log records replayed (quorum mode:
-                                        records kept unapplied until a leader says) */
+    COORD_TRACE_RECOVERED,           /* a = zxid applied, b = log records replayed (quorum
+                                        mode: kept unapplied until a leader says what to
+                                        keep), c = the last zxid logged */
     COORD_TRACE_SYNC,                /* Leader: a = learner, b = 0 DIFF / 1 TRUNC / 2 SNAP,
                                         c = the learner's last zxid, d = the zxid it starts
                                         from (TRUNC: truncated to; SNAP: the snapshot's) */
