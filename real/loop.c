@@ -351,9 +351,10 @@ static void env_trace(void *ctx, const struct coord_trace *ev)
         case COORD_TRACE_RECOVERED:
             if (ev->c > ev->a) {
                 /* Quorum mode: the log's tail waits for a leader's word. */
-                REAL_INFO("recovered: state at zxid 0x%llx, log up to zxid 0x%llx (%lld records "
-                          "kept until a leader says what is committed)",
-                          (unsigned long long)ev->a, (unsigned long long)ev->c, (long long)ev->b);
+                REAL_INFO(
+                    "recovered: state at zxid 0x%llx, log up to zxid 0x%llx (%lld records "
+                    "kept until a leader says what is committed)",
+                    (unsigned long long)ev->a, (unsigned long long)ev->c, (long long)ev->b);
             } else {
                 REAL_INFO("recovered to zxid 0x%llx (%lld log records replayed)",
                           (unsigned long long)ev->a, (long long)ev->b);
