@@ -13,12 +13,17 @@
 #include <errno.h>
 #include <libfyaml.h>
 #include <math.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define SCENARIO_FILE_MAX (4u << 20) /* Larger files are refused, not read. */
+#define PARSE_SECONDS_MAX 10         /* A parse that takes longer is given up. */
 #define SETS_MAX 256
 
 struct loader
@@ -28,6 +33,7 @@ struct loader
     size_t err_len;
     bool failed;
     struct fy_document *doc;
+    struct fy_diag *diag;
     /* Nodes made by --set (values, and keys and mappings created on the way),
      * with the assignment each came from. */
     struct fy_node *set_nodes[SETS_MAX * 4];
@@ -1256,6 +1262,26 @@ static bool parse_index(const char *s, size_t len, long *out)
     return true;
 }
 
+/* A --set value as a node of the scenario's document. It is parsed as a
+ * document of its own and copied: libfyaml 0.7.12's fy_node_build_from_string
+ * leaks when the text is not valid YAML (found by fuzz_scenario.c). An empty
+ * value is null. */
+static struct fy_node *build_value(struct loader *ld, const char *value)
+{
+    struct fy_parse_cfg pcfg;
+    memset(&pcfg, 0, sizeof pcfg);
+    pcfg.flags = FYPCF_QUIET;
+    pcfg.diag = ld->diag;
+    struct fy_document *vdoc = fy_document_build_from_string(&pcfg, value, strlen(value));
+    if (vdoc == NULL) {
+        return *value == '\0' ? fy_node_create_scalar_copy(ld->doc, "", 0) : NULL;
+    }
+    struct fy_node *root = fy_document_root(vdoc);
+    struct fy_node *copy = root != NULL ? fy_node_copy(ld->doc, root) : NULL;
+    fy_document_destroy(vdoc);
+    return copy;
+}
+
 /* Apply KEY=VALUE to the document: KEY is a dotted path, list items by index
  * (an index equal to the list's length appends); mappings missing on the way
  * are created. */
@@ -1290,7 +1316,7 @@ static int apply_set(struct loader *ld, const char *assignment)
         }
         struct fy_node *newv = NULL;
         if (last) {
-            newv = fy_node_build_from_string(doc, value, strlen(value));
+            newv = build_value(ld, value);
             if (newv == NULL) {
                 return set_fail(ld, assignment, "the value is not valid YAML");
             }
@@ -1381,6 +1407,68 @@ static int apply_set(struct loader *ld, const char *assignment)
                             p);
         }
         p = end + 1;
+    }
+}
+
+/* The byte offset of the first byte that is not printable UTF-8 text as YAML
+ * defines it, or len. Checking first matters: libfyaml 0.7.12 loops forever
+ * on some invalid sequences and crashes on some control characters (both
+ * found by tests/fuzz/fuzz_scenario.c). */
+static size_t utf8_invalid_at(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned c = s[i];
+        size_t n;
+        unsigned min;
+        if (c < 0x80) {
+            /* YAML's printable set: tab, line feed, carriage return, 0x20-0x7e.
+             * libfyaml 0.7.12 crashes on some texts holding other controls. */
+            if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
+                return i;
+            }
+            i++;
+            continue;
+        } else if (c >= 0xc2 && c <= 0xdf) {
+            n = 1, min = 0x80;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 2, min = 0x800;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 3, min = 0x10000;
+        } else {
+            return i;
+        }
+        unsigned cp = c & (0x3fu >> n);
+        for (size_t k = 1; k <= n; k++) {
+            if (i + k >= len || (s[i + k] & 0xc0) != 0x80) {
+                return i;
+            }
+            cp = (cp << 6) | (s[i + k] & 0x3fu);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+            return i;
+        }
+        /* YAML's printable set: no C1 controls but NEL, no U+FFFE/U+FFFF. */
+        if ((cp >= 0x80 && cp <= 0x9f && cp != 0x85) || cp == 0xfffe || cp == 0xffff) {
+            return i;
+        }
+        i += n + 1;
+    }
+    return len;
+}
+
+/* "LINE:COLUMN" of a byte offset (columns count bytes). */
+static void offset_position(const char *text, size_t at, int *line, int *col)
+{
+    *line = 1;
+    *col = 1;
+    for (size_t i = 0; i < at; i++) {
+        if (text[i] == '\n') {
+            (*line)++;
+            *col = 1;
+        } else {
+            (*col)++;
+        }
     }
 }
 
@@ -1528,6 +1616,54 @@ static void default_name(const char *path, char *name, size_t cap)
     }
 }
 
+static bool write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return false;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+/* Read exactly len bytes within the deadline; false on EOF, error or time. */
+static bool read_all(int fd, void *buf, size_t len, int timeout_ms)
+{
+    char *p = buf;
+    while (len > 0) {
+        struct pollfd pfd = {fd, POLLIN, 0};
+        int r = poll(&pfd, 1, timeout_ms);
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r <= 0) {
+            return false;
+        }
+        ssize_t n = read(fd, p, len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return false;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+/* libfyaml 0.7.12 (Debian bookworm's) crashes or loops on some malformed
+ * texts (tests/fuzz/fuzz_scenario.c finds them in seconds). A scenario file
+ * comes from outside, so it is parsed in a child process: whatever the parser
+ * does, coordsim reports a bad scenario and exits cleanly. The result comes
+ * back through a pipe (struct sim_scenario holds no pointer). */
 int sim_scenario_load(const char *path,
                       const char *const *sets,
                       size_t set_count,
@@ -1536,15 +1672,96 @@ int sim_scenario_load(const char *path,
                       size_t err_len)
 {
     sim_scenario_defaults(sc);
+    size_t len = 0;
+    char *text = read_file(path, &len, err, err_len);
+    if (text == NULL) {
+        return -1;
+    }
+    int fds[2];
+    if (pipe(fds) != 0) {
+        snprintf(err, err_len, "%s: cannot parse: pipe: %s", path, strerror(errno));
+        free(text);
+        return -1;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(err, err_len, "%s: cannot parse: fork: %s", path, strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
+        free(text);
+        return -1;
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        alarm(PARSE_SECONDS_MAX);
+        int rc = sim_scenario_parse(path, text, len, sets, set_count, sc, err, err_len);
+        bool ok = write_all(fds[1], &rc, sizeof rc) && write_all(fds[1], err, err_len) &&
+                  write_all(fds[1], sc, sizeof *sc);
+        _exit(ok ? 0 : 1);
+    }
+    close(fds[1]);
+    free(text);
+    int rc = -1;
+    bool got = read_all(fds[0], &rc, sizeof rc, PARSE_SECONDS_MAX * 1000) &&
+               read_all(fds[0], err, err_len, PARSE_SECONDS_MAX * 1000) &&
+               read_all(fds[0], sc, sizeof *sc, PARSE_SECONDS_MAX * 1000);
+    close(fds[0]);
+    if (!got) {
+        kill(pid, SIGKILL);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!got || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        sim_scenario_defaults(sc);
+        snprintf(err, err_len,
+                 "%s: the YAML parser gave up on this file (%s): it is malformed; look for tabs, "
+                 "'?' keys or odd indentation",
+                 path,
+                 WIFSIGNALED(status) ? (WTERMSIG(status) == SIGALRM || WTERMSIG(status) == SIGKILL
+                                            ? "it did not finish"
+                                            : "it crashed")
+                                     : "no answer");
+        return -1;
+    }
+    err[err_len - 1] = '\0';
+    return rc;
+}
+
+int sim_scenario_parse(const char *path,
+                       const char *text,
+                       size_t len,
+                       const char *const *sets,
+                       size_t set_count,
+                       struct sim_scenario *sc,
+                       char *err,
+                       size_t err_len)
+{
+    sim_scenario_defaults(sc);
     default_name(path, sc->name, sizeof sc->name);
     if (set_count > SETS_MAX) {
         snprintf(err, err_len, "at most %d --set options", SETS_MAX);
         return -1;
     }
-    size_t len = 0;
-    char *text = read_file(path, &len, err, err_len);
-    if (text == NULL) {
+    if (memchr(text, '\0', len) != NULL) {
+        snprintf(err, err_len, "%s: holds a NUL byte: not a YAML text file", path);
         return -1;
+    }
+    size_t bad = utf8_invalid_at((const unsigned char *)text, len);
+    if (bad < len) {
+        int line, col;
+        offset_position(text, bad, &line, &col);
+        snprintf(err, err_len, "%s:%d:%d: not printable UTF-8 text (byte 0x%02x)", path, line, col,
+                 (unsigned char)text[bad]);
+        return -1;
+    }
+    for (size_t i = 0; i < set_count; i++) {
+        size_t n = strlen(sets[i]);
+        if (utf8_invalid_at((const unsigned char *)sets[i], n) < n) {
+            snprintf(err, err_len, "--set %s: not printable UTF-8 text", sets[i]);
+            return -1;
+        }
     }
     struct fy_diag_cfg dcfg;
     fy_diag_cfg_default(&dcfg);
@@ -1552,7 +1769,6 @@ int sim_scenario_load(const char *path,
     dcfg.colorize = false;
     struct fy_diag *diag = fy_diag_create(&dcfg);
     if (diag == NULL) {
-        free(text);
         snprintf(err, err_len, "%s: out of memory", path);
         return -1;
     }
@@ -1602,6 +1818,7 @@ int sim_scenario_load(const char *path,
         ld->err = err;
         ld->err_len = err_len;
         ld->doc = doc;
+        ld->diag = diag;
         ld->sc = sc;
         struct fy_node *root = fy_document_root(doc);
         if (root != NULL && !fy_node_is_null(root) && !fy_node_is_mapping(root)) {
@@ -1626,6 +1843,5 @@ int sim_scenario_load(const char *path,
         fy_document_destroy(doc);
     }
     fy_diag_destroy(diag);
-    free(text);
     return rc;
 }

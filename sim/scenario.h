@@ -175,6 +175,15 @@ int sim_scenario_load(const char *path,
                       struct sim_scenario *sc,
                       char *err,
                       size_t err_len);
+/* The same from text already in memory; `path` only names it in messages. */
+int sim_scenario_parse(const char *path,
+                       const char *text,
+                       size_t len,
+                       const char *const *sets,
+                       size_t set_count,
+                       struct sim_scenario *sc,
+                       char *err,
+                       size_t err_len);
 /* Cross-field checks (servers + observers, fault node ids in range, times
  * within the duration, ...). 0 or -1 with a message. */
 int sim_scenario_check(const struct sim_scenario *sc, char *err, size_t err_len);
