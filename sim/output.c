@@ -602,8 +602,10 @@ int sim_write_results(const char *dir, double wall_s, int *failed)
     }
     fprintf(f, "},");
     json_lines(f, "text", &fin.text);
-    fprintf(f, "},\n\"sessions\":{\"created\":%" PRIu64 ",\"expired\":%" PRIu64 "},\n",
-            w->sessions_created, w->sessions_expired);
+    fprintf(f,
+            "},\n\"sessions\":{\"created\":%" PRIu64 ",\"expired\":%" PRIu64
+            ",\"watch_events\":%" PRIu64 "},\n",
+            w->sessions_created, w->sessions_expired, w->watch_events);
     const struct sim_counters *c = &w->count;
     fprintf(f,
             "\"network\":{\"peer_sent\":%" PRIu64 ",\"peer_delivered\":%" PRIu64

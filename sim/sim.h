@@ -228,6 +228,7 @@ struct sim_world
     size_t op_cap;
     struct sim_election election;
     uint64_t sessions_expired;
+    uint64_t watch_events; /* Watches fired at clients. */
     uint64_t sessions_created;
     FILE *trace; /* trace.jsonl */
     FILE *roles; /* plot/roles.dat segments are written from role changes. */

@@ -443,6 +443,14 @@ static void cenv_watch(void *ctx, const struct coord_watcher_event *ev)
     }
     struct sim_client_state *c = n->client;
     if (ev->type != COORD_EV_NONE) {
+        /* A watch fired (sessions workload: /e's children changed). */
+        sim_w->watch_events++;
+        sim_trace_json(
+            "{\"t\":%.6f,\"node\":\"%s\",\"kind\":\"watch\",\"type\":%d,"
+            "\"path\":\"%.*s\"}",
+            sim_now(), n->name, (int)ev->type,
+            ev->path.len > 0 && ev->path.len < 200 ? (int)ev->path.len : 0,
+            ev->path.ptr != NULL ? ev->path.ptr : "");
         return;
     }
     if (ev->state == COORD_KEEPER_EXPIRED && !c->expired) {
