@@ -356,6 +356,9 @@ int main(int argc, char **argv)
     printf("  results in %s/\n", dir);
     fflush(stdout);
     world.done = true;
+    for (uint32_t i = 1; i <= world.node_count; i++) {
+        sg_sem_destroy(world.nodes[i].sem);
+    }
     sim_world_free();
     sim_net_free();
     sim_nemesis_free();

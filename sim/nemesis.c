@@ -737,7 +737,9 @@ void sim_controller_actor(int argc, char **argv)
         action_add(a);
     }
     draw_faults();
-    qsort(actions, action_count, sizeof *actions, action_cmp);
+    if (action_count > 1) {
+        qsort(actions, action_count, sizeof *actions, action_cmp);
+    }
     bool tty = isatty(2);
     double wall0 = wall_seconds(), last_print = wall0;
     size_t next = 0;

@@ -13,9 +13,10 @@
  * watches /e's children; a client whose session expired opens a new one after
  * restart_after seconds (Expired is final for a ZooKeeper handle).
  *
- * Client 1 first creates /k0.. and /e (NODEEXISTS is fine); the other clients
- * begin once that is done. A client's clock is its node's clock, so drift and
- * jumps reach its timeouts too. */
+ * Client 1 first creates /k0.. and /e (NODEEXISTS is fine), then runs the
+ * workload too; the others begin at workload.start whether or not that is
+ * done (an operation on a key not created yet fails with NONODE). A client's clock is its node's
+ * clock, so drift and jumps reach its timeouts too. */
 #define _POSIX_C_SOURCE 200809L
 #include <inttypes.h>
 #include <math.h>
@@ -621,7 +622,9 @@ static void workload_due(struct sim_node *n)
     if (sim_now() >= sim_w->duration_s) {
         return; /* The drain: no new operations. */
     }
-    if (!sim_w->keys_ready || sim_now() < sc()->workload_start_s) {
+    /* Not waiting for client 1's setup: an ensemble that never serves must
+     * show up in the history as operations that fail or time out. */
+    if (sim_now() < sc()->workload_start_s) {
         c->next_set = true;
         c->next_ms = local_now(n) + 100;
         return;
@@ -632,7 +635,7 @@ static void workload_due(struct sim_node *n)
     if (sc()->workload == SIM_WORKLOAD_REGISTER) {
         register_op(n);
     } else if (sc()->workload == SIM_WORKLOAD_SESSIONS) {
-        if (!c->ephemerals_made) {
+        if (!c->ephemerals_made && sim_w->keys_ready) {
             make_ephemerals(n);
         }
         sessions_op(n);
