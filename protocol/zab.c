@@ -1577,12 +1577,15 @@ void zab_proposed(struct coord_server *s, const struct server_pending *p)
 {
     struct server_zab *z = s->zab;
     logq_push(s, p->token, p->zxid);
+    int64_t sent = 0;
     for (size_t i = 0; i < z->member_count; i++) {
         const struct zab_member *m = &z->members[i];
         if (i != z->self && !m->observer && m->st >= LEARNER_SYNCING) {
             send_txn(s, m->id, COORD_ZAB_PROPOSAL, p->zxid, p->txn, p->txn_len);
+            sent++;
         }
     }
+    server_trace(s, COORD_TRACE_PROPOSAL, p->zxid, sent, 0, NULL);
 }
 
 int zab_applied(struct coord_server *s, const uint8_t *txn, size_t len, coord_zxid zxid)

@@ -188,6 +188,11 @@ void sim_trace_core(struct sim_node *n, const struct coord_trace *ev)
                 "\",\"dropped\":%" PRId64 "}",
                 t, n->name, (uint64_t)ev->a, ev->b);
             break;
+        case COORD_TRACE_PROPOSAL:
+            sim_trace_json("{\"t\":%.6f,\"node\":\"%s\",\"kind\":\"proposal\",\"zxid\":\"0x%" PRIx64
+                           "\",\"sent_to\":%" PRId64 "}",
+                           t, n->name, (uint64_t)ev->a, ev->b);
+            break;
         case COORD_TRACE_CONN_REJECTED:
             sim_trace_json("{\"t\":%.6f,\"node\":\"%s\",\"kind\":\"conn_rejected\",\"why\":\"%s\"}",
                            t, n->name, text);

@@ -79,6 +79,7 @@ enum coord_trace_type {
                                         c = the learner's last zxid, d = the zxid it starts
                                         from (TRUNC: truncated to; SNAP: the snapshot's) */
     COORD_TRACE_TRUNCATED,           /* Learner: a = last zxid kept, b = records dropped */
+    COORD_TRACE_PROPOSAL,            /* Leader: a = zxid proposed, b = learners sent to */
 };
 
 struct coord_trace
