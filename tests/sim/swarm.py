@@ -23,12 +23,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
 
-def run_one(coordsim, scenario, seed, sets, tmp):
+def run_one(coordsim, scenario, seed, sets, tmp, timeout):
     out = os.path.join(tmp, f"{os.path.basename(scenario)}-{seed}")
     cmd = [coordsim, scenario, "--seed", str(seed), "--out", out]
     for s in sets:
         cmd += ["--set", s]
-    p = subprocess.run(cmd, capture_output=True, text=True)
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return scenario, seed, -1, [f"still running after {timeout} wall s (a livelock?)"], out, cmd
     failed = []
     if p.returncode == 1:
         try:
@@ -54,6 +57,7 @@ def main():
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--set", action="append", default=[], help="passed to coordsim")
     ap.add_argument("--keep", help="copy the output of failing seeds under this directory")
+    ap.add_argument("--timeout", type=float, default=300, help="wall seconds per run")
     args = ap.parse_args()
     if not os.access(args.coordsim, os.X_OK):
         print(f"swarm: {args.coordsim} is not an executable (build the release preset)",
@@ -65,7 +69,7 @@ def main():
     total = args.runs * len(args.scenarios)
     with tempfile.TemporaryDirectory(prefix="coordsim-swarm-") as tmp:
         with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            futures = [pool.submit(run_one, args.coordsim, sc, seed, args.set, tmp)
+            futures = [pool.submit(run_one, args.coordsim, sc, seed, args.set, tmp, args.timeout)
                        for sc in args.scenarios
                        for seed in range(args.first, args.first + args.runs)]
             for fut in concurrent.futures.as_completed(futures):
@@ -75,7 +79,7 @@ def main():
                     bad.append((scenario, seed, failed, cmd))
                     print(f"FAIL {os.path.basename(scenario)} seed {seed}: {'; '.join(failed)}",
                           flush=True)
-                    if args.keep:
+                    if args.keep and os.path.isdir(out):
                         dest = os.path.join(args.keep, os.path.basename(out))
                         shutil.rmtree(dest, ignore_errors=True)
                         shutil.copytree(out, dest)
