@@ -59,10 +59,14 @@ okc = "#009E73"; failc = "#E41A1C"; infoc = "#E69F00"; pendc = "#7F7F7F"
 pt_of(t) = t eq "read" ? 7 : t eq "write" ? 5 : t eq "cas" ? 9 : t eq "create" ? 13 : 1
 if (nops > 0) {
   plot \
-    ops using 1:(strcol(4) eq "ok" ? $2 : NaN):(pt_of(strcol(3))) with points pt variable ps 0.35 lc rgb okc title "ok", \
-    ops using 1:(strcol(4) eq "fail" ? $2 : NaN):(pt_of(strcol(3))) with points pt variable ps 0.6 lc rgb failc title "fail", \
-    ops using 1:(strcol(4) eq "info" ? $2 : NaN):(pt_of(strcol(3))) with points pt variable ps 0.6 lc rgb infoc title "info (unknown)", \
-    ops using 1:(strcol(4) eq "pending" ? $2 : NaN):(pt_of(strcol(3))) with points pt variable ps 0.6 lc rgb pendc title "pending", \
+    ops using 1:(strcol(4) eq "ok" ? $2 : NaN):(pt_of(strcol(3))) with points pt variable ps 0.35 lc rgb okc notitle, \
+    ops using 1:(strcol(4) eq "fail" ? $2 : NaN):(pt_of(strcol(3))) with points pt variable ps 0.6 lc rgb failc notitle, \
+    ops using 1:(strcol(4) eq "info" ? $2 : NaN):(pt_of(strcol(3))) with points pt variable ps 0.6 lc rgb infoc notitle, \
+    ops using 1:(strcol(4) eq "pending" ? $2 : NaN):(pt_of(strcol(3))) with points pt variable ps 0.6 lc rgb pendc notitle, \
+    NaN with points pt 7 ps 1.2 lc rgb okc title "ok", \
+    NaN with points pt 7 ps 1.2 lc rgb failc title "fail", \
+    NaN with points pt 7 ps 1.2 lc rgb infoc title "info (unknown)", \
+    NaN with points pt 7 ps 1.2 lc rgb pendc title "pending", \
     NaN with points pt 7 lc rgb "#444444" title "read", \
     NaN with points pt 5 lc rgb "#444444" title "write", \
     NaN with points pt 9 lc rgb "#444444" title "cas", \
