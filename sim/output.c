@@ -13,6 +13,16 @@
 #include "coord/txn.h"
 #include "sim.h"
 
+/* ZAB's agreement, from every server's applies: zxid -> the first content
+ * hash seen and the servers (bit per id) that applied it. */
+struct applied
+{
+    uint64_t hash;
+    uint32_t servers;
+};
+static struct coord_u64map applied_map;
+static uint64_t zxid_conflicts;
+static uint64_t conflict_zxid;
 static struct coord_u64map sessions_seen;    /* Created (first trace). */
 static struct coord_u64map sessions_expired; /* Expired or closed (first trace). */
 static bool maps_ready;
@@ -20,6 +30,7 @@ static bool maps_ready;
 static void maps_init(void)
 {
     if (!maps_ready) {
+        coord_u64map_init(&applied_map);
         coord_u64map_init(&sessions_seen);
         coord_u64map_init(&sessions_expired);
         maps_ready = true;
@@ -30,6 +41,13 @@ void sim_output_free(void);
 void sim_output_free(void)
 {
     if (maps_ready) {
+        size_t pos = 0;
+        uint64_t key;
+        void *value;
+        while (coord_u64map_next(&applied_map, &pos, &key, &value)) {
+            free(value);
+        }
+        coord_u64map_free(&applied_map);
         coord_u64map_free(&sessions_seen);
         coord_u64map_free(&sessions_expired);
         maps_ready = false;
@@ -154,6 +172,23 @@ void sim_trace_core(struct sim_node *n, const struct coord_trace *ev)
             }
             break;
         case COORD_TRACE_TXN_APPLIED:
+            if (ev->a > 0) {
+                struct applied *ap = coord_u64map_get(&applied_map, (uint64_t)ev->a);
+                if (ap == NULL) {
+                    ap = calloc(1, sizeof *ap);
+                    if (ap == NULL || coord_u64map_put(&applied_map, (uint64_t)ev->a, ap) != 0) {
+                        free(ap);
+                        sim_fail("out of memory in the agreement check");
+                        break;
+                    }
+                    ap->hash = (uint64_t)ev->d;
+                } else if (ap->hash != (uint64_t)ev->d) {
+                    if (zxid_conflicts++ == 0) {
+                        conflict_zxid = (uint64_t)ev->a;
+                    }
+                }
+                ap->servers |= 1u << n->index;
+            }
             /* The leader's apply is the commit; the others' would repeat it. */
             if (n->role.role == COORD_ROLE_LEADING) {
                 sim_trace_json(
@@ -465,6 +500,25 @@ int sim_write_results(const char *dir, double wall_s, int *failed)
     sim_check_final(w->ops, w->op_count, reads, read_count, &fin);
     free(reads);
     size_t stale = stale_ephemerals();
+    /* A txn applied by fewer than a quorum of voters was never committed: a
+     * server applied what it should have dropped. */
+    uint64_t orphans = 0, orphan_zxid = 0;
+    {
+        uint32_t voters = 0;
+        for (uint32_t i = 1; i <= sc->servers; i++) {
+            voters |= 1u << i;
+        }
+        size_t pos = 0;
+        uint64_t key;
+        void *value;
+        while (coord_u64map_next(&applied_map, &pos, &key, &value)) {
+            const struct applied *ap = value;
+            unsigned k = (unsigned)__builtin_popcount(ap->servers & voters);
+            if (k < sc->servers / 2 + 1 && (orphans++ == 0 || key < orphan_zxid)) {
+                orphan_zxid = key;
+            }
+        }
+    }
 
     struct expectation ex[16];
     size_t exn = 0;
@@ -526,6 +580,19 @@ int sim_write_results(const char *dir, double wall_s, int *failed)
         snprintf(a, sizeof a, "%" PRIu64, w->sessions_expired);
         expect_add(ex, &exn, "sessions_expired",
                    w->sessions_expired >= (uint64_t)sc->sessions_expired_min, e, a);
+    }
+    if (sc->has_agreement) {
+        snprintf(e, sizeof e, "%s", sc->agreement ? "true" : "false");
+        bool holds = zxid_conflicts == 0 && orphans == 0;
+        if (holds) {
+            snprintf(a, sizeof a, "true");
+        } else if (zxid_conflicts > 0) {
+            snprintf(a, sizeof a, "false: zxid 0x%" PRIx64 " applied with two contents",
+                     conflict_zxid);
+        } else {
+            snprintf(a, sizeof a, "false: zxid 0x%" PRIx64 " applied by a minority", orphan_zxid);
+        }
+        expect_add(ex, &exn, "agreement", holds == sc->agreement, e, a);
     }
     if (sc->has_converged) {
         expect_add(ex, &exn, "converged", converged == sc->converged,
@@ -608,7 +675,11 @@ int sim_write_results(const char *dir, double wall_s, int *failed)
     fprintf(f, "},");
     json_lines(f, "text", &fin.text);
     fprintf(f,
-            "},\n\"sessions\":{\"created\":%" PRIu64 ",\"expired\":%" PRIu64
+            "},\n\"agreement\":{\"txns\":%zu,\"zxid_conflicts\":%" PRIu64
+            ",\"applied_by_a_minority\":%" PRIu64 "}",
+            applied_map.count, zxid_conflicts, orphans);
+    fprintf(f,
+            ",\n\"sessions\":{\"created\":%" PRIu64 ",\"expired\":%" PRIu64
             ",\"watch_events\":%" PRIu64 "},\n",
             w->sessions_created, w->sessions_expired, w->watch_events);
     const struct sim_counters *c = &w->count;

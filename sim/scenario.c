@@ -1055,6 +1055,7 @@ static int load_expect(struct loader *ld, struct fy_node *holder, struct fy_node
                                        "min_ok_ops",
                                        "leader_changes",
                                        "sessions_expired",
+                                       "agreement",
                                        "converged",
                                        NULL};
     static const char *const max_only[] = {"max", NULL};
@@ -1130,6 +1131,12 @@ static int load_expect(struct loader *ld, struct fy_node *holder, struct fy_node
         }
         sc->has_sessions_expired_min = ha;
         sc->sessions_expired_min = (int)a;
+    }
+    if (HAS(m, "agreement")) {
+        if (get_bool(ld, key, v, &sc->agreement) != 0) {
+            return -1;
+        }
+        sc->has_agreement = true;
     }
     if (HAS(m, "converged")) {
         if (get_bool(ld, key, v, &sc->converged) != 0) {

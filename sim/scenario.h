@@ -154,6 +154,8 @@ struct sim_scenario
     int leader_changes_max;
     bool has_sessions_expired_min;
     int sessions_expired_min;
+    bool has_agreement; /* No zxid applied with two contents, none by a minority. */
+    bool agreement;
     bool has_converged; /* All live servers hold the same state at the end. */
     bool converged;
 };

@@ -89,7 +89,7 @@ static void test_every_field_is_read(void **state)
         "         max_leaders_per_epoch: 1, writes_unavailable_s: {max: 7.5},\n"
         "         lost_acked_writes: {max: 2}, min_ok_ops: 10,\n"
         "         leader_changes: {min: 1, max: 4}, sessions_expired: {min: 2},\n"
-        "         converged: true}\n";
+        "         agreement: true, converged: true}\n";
     assert_int_equal(load(text, NULL, 0, &sc, err), 0);
     assert_string_equal(sc.name, "all-fields");
     assert_string_equal(sc.description, "every key");
@@ -129,6 +129,7 @@ static void test_every_field_is_read(void **state)
     assert_true(sc.has_leader_changes_min && sc.leader_changes_min == 1);
     assert_true(sc.has_leader_changes_max && sc.leader_changes_max == 4);
     assert_true(sc.has_sessions_expired_min && sc.sessions_expired_min == 2);
+    assert_true(sc.has_agreement && sc.agreement);
     assert_true(sc.has_converged && sc.converged);
 }
 
