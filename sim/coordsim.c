@@ -341,7 +341,7 @@ int main(int argc, char **argv)
 
     for (uint32_t s = 1; s <= world.servers; s++) {
         struct sim_node *n = &world.nodes[s];
-        sim_role_segment(n, n->role.role, n->role.epoch, "end");
+        sim_role_segment(n, n->role.role, n->role.epoch);
     }
     fclose(world.roles);
     world.roles = NULL;

@@ -402,7 +402,7 @@ static void do_pause(struct sim_node *n, const void *arg)
     }
     if (n->kind == SIM_NODE_SERVER) {
         /* The segment that ends is drawn as it was: before the flag changes. */
-        sim_role_segment(n, n->role.role, n->role.epoch, pause ? "pause" : "resume");
+        sim_role_segment(n, n->role.role, n->role.epoch);
     }
     n->paused = pause;
     sim_node_kick(n, sim_now());

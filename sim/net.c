@@ -366,7 +366,6 @@ static void arrive_conn(struct sim_event *ev)
         /* The server's kernel accepts: the client hears it, the server sees
          * the connection when it next looks (even if it is paused). */
         k->server_open = true;
-        k->accepted = true;
         struct sim_event *ack = sim_event_new(SIM_EV_CONN_ACCEPTED, ev->to, ev->from, NULL, 0);
         ack->conn = k->id;
         post(node_mb[ev->from], ack);
@@ -531,11 +530,6 @@ void sim_net_node_crashed(uint32_t node)
             }
         }
     }
-}
-
-void sim_net_node_started(uint32_t node)
-{
-    (void)node; /* The controller's tick reconnects its pairs. */
 }
 
 /* ---- pumps ---- */

@@ -89,9 +89,8 @@ static const char *role_name(int role)
 }
 
 /* plot/roles.dat: the segment the server was in ends now; a new one starts. */
-void sim_role_segment(struct sim_node *n, enum coord_role role, int64_t epoch, const char *label)
+void sim_role_segment(struct sim_node *n, enum coord_role role, int64_t epoch)
 {
-    (void)label;
     double now = sim_now();
     struct sim_role_state *r = &n->role;
     int shown = n->crashed ? -1 : n->paused ? -2 : (int)r->role;
@@ -129,7 +128,7 @@ void sim_trace_core(struct sim_node *n, const struct coord_trace *ev)
     switch (ev->type) {
         case COORD_TRACE_ROLE:
             if (!n->paused && !n->crashed) {
-                sim_role_segment(n, (enum coord_role)ev->a, ev->b, text);
+                sim_role_segment(n, (enum coord_role)ev->a, ev->b);
             } else {
                 n->role.role = (enum coord_role)ev->a;
                 n->role.epoch = ev->b;

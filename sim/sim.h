@@ -180,7 +180,6 @@ struct sim_conn
     uint32_t server;
     bool client_open; /* The client has not closed it nor been told it closed. */
     bool server_open; /* The server heard CONN_OPEN and no CONN_CLOSED yet. */
-    bool accepted;    /* The server's kernel accepted it. */
     bool broken;      /* Lost data: both ends get told at report_at (or at heal). */
     bool dead;        /* Nothing more is delivered on it. */
     double report_at;
@@ -193,7 +192,6 @@ struct sim_counters
     uint64_t peer_sent, peer_delivered, peer_dropped_cut, peer_dropped_down;
     uint64_t client_sent, client_delivered, client_dropped;
     uint64_t peer_breaks, conn_breaks;
-    uint64_t crossing_delivered; /* Peer messages delivered across an active cut (must be 0). */
     uint64_t events;
 };
 
@@ -237,8 +235,6 @@ struct sim_world
     /* Workload shared state. */
     int64_t *next_value; /* Per key. */
     bool keys_ready;
-    sg_sem_t ctl_sem;
-    double ctl_next;
 };
 
 extern struct sim_world *sim_w;
@@ -277,7 +273,6 @@ void sim_net_cuts_changed(bool reject);
 void sim_net_heal(void);
 void sim_net_reset_node(uint32_t node);
 void sim_net_node_crashed(uint32_t node);
-void sim_net_node_started(uint32_t node);
 struct sim_conn *sim_conn_get(uint64_t id);
 
 /* ---- workload.c: clients ---- */
@@ -286,7 +281,6 @@ void sim_client_begin(struct sim_node *n);
 void sim_client_event(struct sim_node *n, struct sim_event *ev);
 void sim_client_timeout(struct sim_node *n);
 void sim_client_free(struct sim_node *n);
-void sim_client_finish(struct sim_node *n); /* End of run: mark pending ops. */
 
 /* ---- nemesis.c: faults and the controller ---- */
 void sim_controller_actor(int argc, char **argv);
@@ -295,7 +289,7 @@ void sim_fault_describe(const struct sim_fault *f, char *buf, size_t len);
 /* ---- output.c ---- */
 void sim_trace_json(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void sim_trace_core(struct sim_node *n, const struct coord_trace *ev);
-void sim_role_segment(struct sim_node *n, enum coord_role role, int64_t epoch, const char *label);
+void sim_role_segment(struct sim_node *n, enum coord_role role, int64_t epoch);
 struct sim_op *sim_op_add(void);
 int sim_write_results(const char *dir, double wall_s, int *verdict_failed);
 

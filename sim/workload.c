@@ -662,11 +662,6 @@ void sim_client_timeout(struct sim_node *n)
     rearm(n);
 }
 
-void sim_client_finish(struct sim_node *n)
-{
-    (void)n; /* Running operations stay PENDING: the checkers treat them as info. */
-}
-
 void sim_client_free(struct sim_node *n)
 {
     if (n->client == NULL) {

@@ -410,13 +410,14 @@ int sim_server_start(struct sim_node *n)
         return rc;
     }
     n->server_up = true;
-    sim_role_segment(n, n->server.role, 0, "start"); /* Ends the "down" segment. */
+    sim_role_segment(n, n->server.role, 0); /* Ends the "down" segment. */
     n->crashed = false;
     n->starts++;
     /* The boot tick: the core learns the time. */
     n->timer_set = true;
     n->timer_ms = sim_local_ms(n, sim_now());
-    sim_net_node_started(n->index);
+    /* Its peer connections come back through the controller's reconnection
+     * tick, as after any break. */
     sim_node_kick(n, sim_now());
     return COORD_OK;
 }
@@ -426,7 +427,7 @@ void sim_server_crash(struct sim_node *n)
     if (n->crashed) {
         return;
     }
-    sim_role_segment(n, n->role.role, n->role.epoch, "crash"); /* Ends the live segment. */
+    sim_role_segment(n, n->role.role, n->role.epoch); /* Ends the live segment. */
     n->crashed = true;
     n->paused = false;
     if (n->server_up) {
